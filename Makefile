@@ -1,0 +1,65 @@
+# khgeo — two commands: `make run` (serve the map) and `make test` (the whole suite).
+# Both install what is missing first and are idempotent: a second run installs nothing.
+
+PYTHON ?= python3
+VENV   := .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+KHGEO  := $(VENV)/bin/khgeo
+PYTEST_ARGS ?=
+
+RUN_PACKAGES  := postgresql-postgis
+TEST_PACKAGES := $(RUN_PACKAGES) chromium fonts-dejavu-core
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard khgeo/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test install install-test system system-test lint bench translations extract-messages clean
+
+run: install
+	$(KHGEO) db upgrade
+	$(KHGEO) seed
+	$(KHGEO) serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(VENV)/bin/ruff check khgeo tests benchmarks scripts
+	$(VENV)/bin/ruff format --check khgeo tests benchmarks scripts
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+install: system $(VENV)/.installed translations
+install-test: system-test $(VENV)/.installed-test translations
+
+system:
+	@scripts/install-system.sh $(RUN_PACKAGES)
+
+system-test:
+	@scripts/install-system.sh $(TEST_PACKAGES)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+translations: $(CATALOGS)
+
+%.mo: %.po | $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+# for developers: refresh the message catalogue after changing UI strings
+extract-messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract --ignore-dirs=".venv static" -F babel.cfg -k _l -k lazy_gettext -o khgeo/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i khgeo/translations/messages.pot -d khgeo/translations
+
+lint: install-test
+	$(VENV)/bin/ruff check khgeo tests benchmarks scripts
+
+bench: install-test
+	$(VENV)/bin/python benchmarks/map_scale.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
