@@ -1,0 +1,141 @@
+"""The ``khgeo`` command: a Flask CLI group with db, seed and serve.
+
+With the embedded database each command starts the cluster if it is not running and stops it again afterwards
+if it was the one that started it; ``khgeo serve`` keeps it running until the server exits.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from khgeo import migrate
+from khgeo.app import create_app, get_db
+from khgeo.errors import KhgeoError
+
+log = logging.getLogger(__name__)
+
+
+def with_database(command: Callable) -> Callable:
+    """Run a command with the database reachable; clear one-line errors instead of tracebacks."""
+
+    @functools.wraps(command)
+    @with_appcontext
+    def wrapper(*args, **kwargs):
+        db = get_db()
+        try:
+            started = db.ensure_running()
+        except KhgeoError as exc:
+            raise click.ClickException(exc.message) from exc
+        try:
+            return command(*args, **kwargs)
+        except KhgeoError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+        finally:
+            if started:
+                db.stop_embedded()
+
+    return wrapper
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def main() -> None:
+    """khgeo — bản đồ giám sát khu, cụm công nghiệp tỉnh Bắc Giang."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations) and the embedded server."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_database
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the schema."""
+    before, after = migrate.upgrade(get_db(), revision)
+    click.echo(f"schema: {before or 'empty'} → {after}" if before != after else f"schema already at {after}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_database
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION (e.g. base)."""
+    migrate.downgrade(get_db(), revision)
+    click.echo(f"schema at {migrate.current_revision(get_db()) or 'base'}")
+
+
+@db.command("current")
+@with_database
+def db_current() -> None:
+    """Show the schema revision."""
+    click.echo(f"{migrate.current_revision(get_db()) or 'empty'} (head: {migrate.head_revision()})")
+
+
+@db.command("start")
+@with_appcontext
+def db_start() -> None:
+    """Start the embedded PostgreSQL and leave it running."""
+    database = get_db()
+    if database.cluster is None:
+        raise click.ClickException("KHGEO_DATABASE_URL is set: khgeo does not manage that server")
+    database.ensure_running()
+    click.echo(f"embedded PostgreSQL running in {database.cluster.datadir}")
+
+
+@db.command("stop")
+@with_appcontext
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    database = get_db()
+    if database.cluster is None:
+        raise click.ClickException("KHGEO_DATABASE_URL is set: khgeo does not manage that server")
+    database.stop_embedded()
+    click.echo("embedded PostgreSQL stopped")
+
+
+@main.command("seed")
+@with_database
+def seed_command() -> None:
+    """Load districts, communes, agencies, zones and plan tasks from data/ (idempotent)."""
+    from khgeo.services.seed import seed
+
+    _require_schema()
+    with get_db().session() as session:
+        report = seed(session)
+    for line in report.lines():
+        click.echo(line)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@with_database
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app with gunicorn (production WSGI server)."""
+    from khgeo.wsgi_server import run
+
+    _require_schema()
+    click.echo(f"khgeo: serving on http://{host}:{port}/ ({workers} workers × {threads} threads)")
+    run(current_app._get_current_object(), host=host, port=port, workers=workers, threads=threads)
+
+
+def _require_schema() -> None:
+    current, head = migrate.current_revision(get_db()), migrate.head_revision()
+    if current != head:
+        raise click.ClickException(
+            f"the database schema is at {current or 'empty'}, not {head}: run `khgeo db upgrade` first"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

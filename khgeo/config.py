@@ -1,0 +1,146 @@
+"""Settings, declared as data.
+
+Every setting is read from a ``KHGEO_*`` environment variable (or from the ``overrides`` mapping given to
+``create_app``), converted and validated here, so the rest of the code never reads ``os.environ``.
+A test fails when a setting is missing from the README (tests/test_config.py).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from khgeo.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILES_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _locale(value: str) -> str:
+    if value not in ("vi", "en"):
+        raise ValueError("must be vi or en")
+    return value
+
+
+def _database_url(value: str) -> str:
+    if value and not value.startswith("postgresql"):
+        raise ValueError("must be a PostgreSQL URL such as postgresql+psycopg://user:pass@host/db")
+    return (
+        value.replace("postgresql://", "postgresql+psycopg://", 1)
+        if value.startswith("postgresql://")
+        else value
+    )
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+    convert: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "KHGEO_DATABASE_URL",
+        "",
+        "PostgreSQL+PostGIS server to use (postgresql+psycopg://…). Empty: khgeo "
+        "manages its own embedded cluster under KHGEO_DATA_DIR.",
+        _database_url,
+    ),
+    Setting(
+        "KHGEO_DATA_DIR",
+        "./instance",
+        "Directory for the embedded database, the generated secret key and logs.",
+        lambda v: Path(v).expanduser().resolve(),
+    ),
+    Setting(
+        "KHGEO_SECRET_KEY",
+        None,
+        "Secret for sessions and CSRF. Required with KHGEO_DATABASE_URL; with the "
+        "embedded database it is generated once and kept in KHGEO_DATA_DIR/secret_key.",
+    ),
+    Setting(
+        "KHGEO_TILES_URL",
+        DEFAULT_TILES_URL,
+        "Basemap tile URL template (the only external host a page may "
+        "use). Empty: no basemap; zones still draw.",
+    ),
+    Setting("KHGEO_TILES_ATTRIBUTION", DEFAULT_TILES_ATTRIBUTION, "Attribution shown for the basemap tiles."),
+    Setting(
+        "KHGEO_EMBED_MAX_FEATURES",
+        "500",
+        "Above this many zones the map page fetches GeoJSON from the API instead of embedding it.",
+        _positive_int,
+    ),
+    Setting(
+        "KHGEO_PG_BINDIR",
+        "",
+        "Directory of the PostgreSQL server binaries for the embedded cluster "
+        "(default: the newest /usr/lib/postgresql/*/bin).",
+    ),
+    Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
+    Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),
+)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict:
+    """Read every declared setting; raise ConfigError naming the setting on a bad value."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            values[setting.name] = overrides.pop(setting.name)
+            continue
+        raw = environ.get(setting.name, setting.default)
+        if raw is None:
+            values[setting.name] = None
+            continue
+        try:
+            values[setting.name] = setting.convert(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.name}: {exc}") from exc
+    values.update(overrides)  # Flask keys such as TESTING pass through
+    return values
+
+
+def resolve_secret_key(settings: Mapping[str, Any]) -> str:
+    """The secret key is never defaulted: required with an external database, generated once for the embedded one."""
+    if settings.get("KHGEO_SECRET_KEY"):
+        return settings["KHGEO_SECRET_KEY"]
+    if settings.get("KHGEO_DATABASE_URL"):
+        raise ConfigError("KHGEO_SECRET_KEY is required when KHGEO_DATABASE_URL is set")
+    data_dir: Path = settings["KHGEO_DATA_DIR"]
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

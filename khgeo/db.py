@@ -1,0 +1,87 @@
+"""The database façade: one engine per app, sessions, health, and the embedded cluster when no URL is given."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from khgeo.pgcluster import LocalCluster
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DBNAME = "khgeo"
+
+
+class Database:
+    def __init__(self, url: str, *, cluster: LocalCluster | None = None):
+        self.url = url
+        self.cluster = cluster  # set when khgeo manages the server itself
+        self.engine: Engine = create_engine(
+            url,
+            pool_pre_ping=True,  # a restarted server costs one failed ping, not an error page
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"connect_timeout": 5, "application_name": "khgeo"},
+        )
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> Database:
+        if settings["KHGEO_DATABASE_URL"]:
+            return cls(settings["KHGEO_DATABASE_URL"])
+        cluster = LocalCluster(
+            Path(settings["KHGEO_DATA_DIR"]) / "postgres", bindir=settings["KHGEO_PG_BINDIR"]
+        )
+        return cls(cluster.url(EMBEDDED_DBNAME), cluster=cluster)
+
+    @property
+    def dbname(self) -> str:
+        return make_url(self.url).database or ""
+
+    def ensure_running(self) -> bool:
+        """Start the embedded cluster and create its database if needed. True if this call started it."""
+        if self.cluster is None:
+            return False
+        started = self.cluster.start()
+        self.cluster.create_database(EMBEDDED_DBNAME)
+        return started
+
+    def stop_embedded(self) -> None:
+        self.engine.dispose()
+        if self.cluster is not None:
+            self.cluster.stop()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def health(self) -> dict:
+        """What /healthz reports: never raises."""
+        try:
+            with self.engine.connect() as conn:
+                postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+                revision = None
+                if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar_one() is not None:
+                    revision = conn.execute(
+                        text("SELECT version_num FROM alembic_version")
+                    ).scalar_one_or_none()
+            return {"database": "ok", "postgis": postgis, "schema_revision": revision}
+        except DBAPIError as exc:
+            log.warning("database health check failed: %s", exc.__class__.__name__)
+            return {"database": "unavailable"}

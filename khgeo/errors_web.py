@@ -1,0 +1,56 @@
+"""Error responses: JSON under /api, an HTML page elsewhere; never a stack trace, always a logged detail."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from khgeo.errors import KhgeoError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/ogcapi/")) or request.path == "/healthz"
+
+
+def error_response(status: int, message: str, field: str | None = None):
+    if _wants_json():
+        body = {"error": {"status": status, "message": message}}
+        if field:
+            body["error"]["field"] = field
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(KhgeoError)
+    def _khgeo_error(exc: KhgeoError):
+        if exc.status >= 500:
+            log.error("%s on %s: %s", exc.__class__.__name__, request.path, exc.message)
+        return error_response(exc.status, str(exc.message), exc.field)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        messages = {
+            404: _("This page does not exist."),
+            405: _("This method is not allowed here."),
+            413: _("The upload is too large."),
+        }
+        return error_response(exc.code or 500, messages.get(exc.code, exc.name))
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):
+        log.error(
+            "database unavailable on %s: %s", request.path, exc.orig.__class__.__name__ if exc.orig else exc
+        )
+        return error_response(503, _("The database is unavailable right now. Please try again in a moment."))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, _("Something went wrong on our side. The error has been logged."))

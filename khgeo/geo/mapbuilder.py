@@ -1,0 +1,232 @@
+"""The one place that builds folium maps.
+
+Zones are drawn by a small layer of our own (``ZonesLayer``, JS in static/js/khgeo-map.js) rather than
+folium.GeoJson: it embeds the GeoJSON while it is small and otherwise fetches it from /api/zones in the browser
+with the canvas renderer (folium's ``embed=False`` downloads in Python instead), styles features from the
+indicator spec, and builds tooltips from text nodes so nothing a user typed is ever parsed as HTML.
+Popups are server-rendered fragments (autoescaped by Jinja) fetched on click.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+from branca.element import MacroElement
+from folium import plugins
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from khgeo.geo.assets import localize
+
+# Bắc Giang (2022 units): used when there is nothing to fit the map to
+PROVINCE_BOUNDS = [[21.11, 105.88], [21.62, 107.03]]
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside <script>."""
+    return escape_json_for_script(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def escape_json_for_script(text: str) -> str:
+    """JSON text made safe inside <script>: no '</script>', no HTML comment openers, no U+2028."""
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+class ZonesLayer(folium.map.Layer):
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = khgeo.zonesLayer({{ this.options_json }}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, name: str, options: dict[str, Any]):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "ZonesLayer"
+        self.options_json = script_json(options)
+
+
+class DistrictsLayer(folium.map.Layer):
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = khgeo.districtsLayer({{ this.data_json }}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, name: str, data_json: str):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "DistrictsLayer"
+        self.data_json = escape_json_for_script(data_json)
+
+
+class BlankBasemap(folium.map.Layer):
+    """A base layer with no tiles: choosing it (or having no network) still leaves the zones on the map."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.layerGroup();
+{% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+{% endmacro %}
+""")
+
+    def __init__(self, name: str, show: bool):
+        super().__init__(name=name, overlay=False, control=True, show=show)
+
+
+class ZoneSearch(JSCSSMixin, MacroElement):
+    """folium's Search plugin (leaflet-search) over both zone layers, matching without diacritics or case."""
+
+    default_js = plugins.Search.default_js
+    default_css = plugins.Search.default_css
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = new L.Control.Search({
+    layer: L.layerGroup([{% for layer in this.layers %}{{ layer.get_name() }}{{ "," if not loop.last }}{% endfor %}]),
+    propertyName: "search_label",
+    filterData: khgeo.searchFilter,
+    moveToLocation: khgeo.searchMoveTo,
+    initial: false,
+    marker: false,
+    collapsed: true,
+    textPlaceholder: {{ this.texts.placeholder }},
+    textErr: {{ this.texts.not_found }},
+    textCancel: {{ this.texts.cancel }},
+    position: "topleft"
+});
+{{ this._parent.get_name() }}.addControl({{ this.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, layers: list[ZonesLayer], texts: dict[str, str]):
+        super().__init__()
+        self._name = "ZoneSearch"
+        self.layers = layers
+        self.texts = {k: script_json(v) for k, v in texts.items()}
+
+
+class Legend(MacroElement):
+    _template = Template("""
+{% macro script(this, kwargs) %}
+khgeo.legend({{ this._parent.get_name() }}, {{ this.spec_json }});
+{% endmacro %}
+""")
+
+    def __init__(self, spec: dict):
+        super().__init__()
+        self._name = "Legend"
+        self.spec_json = script_json(spec)
+
+
+@dataclass
+class MapParts:
+    """A rendered map split for our own page templates."""
+
+    header: str
+    html: str
+    script: str
+
+
+@dataclass
+class ZoneMapSpec:
+    """Everything the map needs, computed by the view from services."""
+
+    indicator: dict  # Indicator.to_json()
+    labels: dict[str, str]  # translated UI strings for the JS (tooltip/popup chrome)
+    popup_url: str  # with "__code__" standing for the zone code
+    layers: list[tuple[str, dict]]  # (layer title, {"data": FeatureCollection json text} or {"url": ...})
+    districts_json: str | None
+    bounds: list[list[float]] | None
+    tiles_url: str
+    tiles_attribution: str
+    canvas: bool
+    search_texts: dict[str, str]
+    layer_names: dict[str, str]  # basemap / no basemap / districts titles
+    plugins: bool = True
+    height: str = "100%"
+
+
+def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapParts:
+    fmap = folium.Map(
+        location=None,
+        tiles=None,
+        zoom_start=10,
+        min_zoom=7,
+        max_zoom=19,
+        control_scale=True,
+        prefer_canvas=spec.canvas,
+        height=spec.height,
+        width="100%",
+    )
+    if spec.tiles_url:
+        folium.TileLayer(
+            spec.tiles_url, attr=spec.tiles_attribution, name=spec.layer_names["basemap"], max_zoom=19
+        ).add_to(fmap)
+    BlankBasemap(spec.layer_names["no_basemap"], show=not spec.tiles_url).add_to(fmap)
+    if spec.districts_json:
+        DistrictsLayer(spec.layer_names["districts"], spec.districts_json).add_to(fmap)
+
+    zone_layers = []
+    for title, source in spec.layers:
+        options = {
+            "indicator": spec.indicator,
+            "labels": spec.labels,
+            "popupUrl": spec.popup_url,
+            "canvas": spec.canvas,
+            **source,
+        }
+        if "data" in source:
+            options["data"] = json.loads(source["data"])
+        zone_layers.append(ZonesLayer(title, options).add_to(fmap))
+
+    Legend(spec.indicator).add_to(fmap)
+    if spec.plugins:
+        folium.LayerControl(collapsed=True).add_to(fmap)
+        plugins.Fullscreen(
+            title=spec.search_texts["fullscreen"],
+            title_cancel=spec.search_texts["exit_fullscreen"],
+            force_separate_button=True,
+        ).add_to(fmap)
+        if zone_layers:
+            ZoneSearch(
+                zone_layers, {k: spec.search_texts[k] for k in ("placeholder", "not_found", "cancel")}
+            ).add_to(fmap)
+        plugins.LocateControl(
+            strings={"title": spec.search_texts["locate"]},
+            icon="khgeo-icon-locate",
+            iconLoading="khgeo-icon-locate khgeo-spin",
+            flyTo=True,
+        ).add_to(fmap)
+        plugins.MeasureControl(
+            position="bottomleft",
+            primary_length_unit="meters",
+            secondary_length_unit=None,
+            primary_area_unit="hectares",
+            secondary_area_unit="sqmeters",
+        ).add_to(fmap)
+        minimap_tiles = spec.tiles_url or None
+        if minimap_tiles:
+            plugins.MiniMap(
+                tile_layer=folium.TileLayer(spec.tiles_url, attr=spec.tiles_attribution),
+                toggle_display=True,
+                position="bottomright",
+                zoom_level_offset=-5,
+            ).add_to(fmap)
+    fmap.fit_bounds(spec.bounds or PROVINCE_BOUNDS)
+    return render_parts(fmap, static_url)
+
+
+def render_parts(fmap: folium.Map, static_url: Callable[[str], str]) -> MapParts:
+    localize(fmap, static_url)
+    root = fmap.get_root()
+    root.render()
+    return MapParts(header=root.header.render(), html=root.html.render(), script=root.script.render())

@@ -1,0 +1,74 @@
+"""Template filters: Vietnamese formats (dd/mm/yyyy, decimal comma) and labels for stored codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+
+from khgeo.services.indicators import WWTP_LABELS
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+OPERATING_LABELS = {
+    "planned": _l("Planned"),
+    "under_construction": _l("Under construction"),
+    "operating": _l("Operating"),
+    "suspended": _l("Suspended"),
+}
+GEOMETRY_SOURCE_LABELS = {
+    "illustrative": _l("Illustrative outline (not surveyed)"),
+    "surveyed": _l("Surveyed outline"),
+    "imported": _l("Imported outline"),
+}
+TASK_STATUS_LABELS = {
+    "not_started": _l("Not started"),
+    "in_progress": _l("In progress"),
+    "done": _l("Done"),
+    "overdue": _l("Overdue"),
+}
+RECURRENCE_LABELS = {
+    "monthly": _l("Monthly"),
+    "quarterly": _l("Quarterly"),
+    "yearly": _l("Yearly"),
+    "ongoing": _l("Ongoing"),
+}
+
+
+def date_vn(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def number(value: float | Decimal | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
+def langargs(args, lang: str) -> str:
+    """The current query string with the language switched."""
+    return urlencode([(k, v) for k, v in args.items(multi=True) if k != "lang"] + [("lang", lang)])
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters.update(
+        date_vn=date_vn,
+        langargs=langargs,
+        number=number,
+        wwtp_label=lambda v: WWTP_LABELS.get(v, WWTP_LABELS[None]),
+        operating_label=lambda v: OPERATING_LABELS.get(v, "—") if v else "—",
+        geometry_source_label=lambda v: GEOMETRY_SOURCE_LABELS.get(v, v),
+        task_status_label=lambda v: TASK_STATUS_LABELS.get(v, v),
+        recurrence_label=lambda v: RECURRENCE_LABELS.get(v, v),
+    )

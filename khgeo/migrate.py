@@ -1,0 +1,55 @@
+"""Schema migrations (Alembic), run against the app's engine in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from khgeo.db import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
+    """Upgrade the schema; returns (revision before, revision after). All-or-nothing: PostgreSQL DDL is transactional."""
+    before = current_revision(db)
+    config = _config()
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return before, current_revision(db)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    config = _config()
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def autogenerate(db: Database, message: str) -> None:
+    """For developers: write a new revision from the difference between the models and the database."""
+    config = _config()
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.revision(config, message=message, autogenerate=True)

@@ -1,0 +1,249 @@
+"""The data model: administrative units, agencies, zones and plan tasks (SQLAlchemy 2 typed models).
+
+Administrative units and agencies are rows, not code: the province was merged in 2025 and district level was
+abolished, so new units arrive as data. The schema itself is created only by Alembic (khgeo/migrations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from khgeo.text import fold
+
+ZONE_KINDS = ("KCN", "CCN")
+WWTP_STATUSES = ("none", "planned", "under_construction", "operating")  # NULL = unknown
+OPERATING_STATUSES = ("planned", "under_construction", "operating", "suspended")
+GEOMETRY_SOURCES = ("illustrative", "surveyed", "imported")
+RECURRENCES = ("monthly", "quarterly", "yearly", "ongoing")
+TASK_STATUSES = ("not_started", "in_progress", "done")  # "overdue" is computed, never stored
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _pct(column: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} BETWEEN 0 AND 100", name=f"{column}_range")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class District(Base):
+    """A district-level unit as of 2022 (GSO code), with its boundary."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)  # GSO code, e.g. "222" Việt Yên
+    name: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    unit_type: Mapped[str] = mapped_column(Text)  # "Huyện", "Thành phố"
+    province_code: Mapped[str] = mapped_column(String(10))
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    source: Mapped[str] = mapped_column(Text, default="")
+
+    communes: Mapped[list[Commune]] = relationship(back_populates="district", order_by="Commune.name")
+
+
+class Commune(Base):
+    """A commune-level unit of the GSO register (01/10/2022); no boundary (none with a usable licence)."""
+
+    __tablename__ = "communes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    unit_type: Mapped[str] = mapped_column(Text)  # "Xã", "Phường", "Thị trấn"
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="RESTRICT"), index=True)
+
+    district: Mapped[District] = relationship(back_populates="communes")
+
+
+class Agency(Base):
+    """A body the plan assigns work to: the zone board, a department, the police, a district committee."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(30))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+
+    district: Mapped[District | None] = relationship()
+
+
+task_zones = Table(
+    "task_zones",
+    Base.metadata,
+    Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+task_coordinators = Table(
+    "task_coordinators",
+    Base.metadata,
+    Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("agency_id", ForeignKey("agencies.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class Zone(Base):
+    """An industrial zone (KCN) or cluster (CCN) with its current figures."""
+
+    __tablename__ = "zones"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ZONE_KINDS), name="kind"),
+        CheckConstraint(f"wwtp_status IS NULL OR {_in('wwtp_status', WWTP_STATUSES)}", name="wwtp_status"),
+        CheckConstraint(
+            f"operating_status IS NULL OR {_in('operating_status', OPERATING_STATUSES)}",
+            name="operating_status",
+        ),
+        CheckConstraint(_in("geometry_source", GEOMETRY_SOURCES), name="geometry_source"),
+        _pct("infrastructure_pct"),
+        _pct("occupancy_pct"),
+        CheckConstraint("clearance_area_ha IS NULL OR clearance_area_ha >= 0", name="clearance_area"),
+        CheckConstraint(
+            "cleared_area_ha IS NULL OR (cleared_area_ha >= 0 AND "
+            "(clearance_area_ha IS NULL OR cleared_area_ha <= clearance_area_ha))",
+            name="cleared_area",
+        ),
+        CheckConstraint(
+            "households_agreed IS NULL OR households_total IS NULL OR households_agreed <= households_total",
+            name="households",
+        ),
+        CheckConstraint("stated_area_ha IS NULL OR stated_area_ha > 0", name="stated_area"),
+        CheckConstraint("version >= 1", name="version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    # name and aliases folded (no diacritics, lower case), maintained on write: what `q` searches
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(3), index=True)
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("districts.id", ondelete="RESTRICT"), index=True
+    )
+    communes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # as stated by the source
+
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    geometry_source: Mapped[str] = mapped_column(String(20), default="illustrative")
+    geometry_note: Mapped[str] = mapped_column(Text, default="")
+    stated_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    # area of the outline in UTM zone 48N (EPSG:32648), the metric CRS covering Bắc Giang
+    computed_area_ha: Mapped[float | None] = mapped_column(
+        Computed("ST_Area(ST_Transform(geom, 32648)) / 10000.0", persisted=True)
+    )
+
+    developer: Mapped[str] = mapped_column(Text, default="")
+    managing_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
+    operating_status: Mapped[str | None] = mapped_column(String(30))
+    infrastructure_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    clearance_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # area to clear
+    cleared_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    # percent cleared, derived in the database so it can never disagree with the areas
+    clearance_pct: Mapped[Decimal | None] = mapped_column(
+        Numeric(5, 1),
+        Computed(
+            "CASE WHEN clearance_area_ha > 0 THEN round(100 * cleared_area_ha / clearance_area_ha, 1) END",
+            persisted=True,
+        ),
+    )
+    clearance_incomplete: Mapped[bool | None] = mapped_column()  # stated by a source with no figure
+    households_total: Mapped[int | None] = mapped_column(Integer)
+    households_agreed: Mapped[int | None] = mapped_column(Integer)
+    wwtp_status: Mapped[str | None] = mapped_column(String(30), index=True)
+    wwtp_capacity_m3_day: Mapped[Decimal | None] = mapped_column(Numeric(10, 1))
+    occupancy_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+    as_of: Mapped[dt.date | None] = mapped_column(Date)  # the date the figures describe
+    notes: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[dict] = mapped_column(JSONB, default=dict)  # field -> [source keys]
+    osm_ref: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=func.now(), onupdate=func.now()
+    )
+
+    district: Mapped[District | None] = relationship()
+    managing_agency: Mapped[Agency | None] = relationship()
+    tasks: Mapped[list[Task]] = relationship(
+        secondary=task_zones, back_populates="zones", order_by="Task.position"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+@event.listens_for(Zone, "before_insert")
+@event.listens_for(Zone, "before_update")
+def _zone_search_text(_mapper, _connection, zone: Zone) -> None:
+    zone.search_text = " | ".join(fold(name) for name in [zone.name, *(zone.aliases or [])])
+
+
+class Task(Base):
+    """One task of the plan (KH thực hiện NQ 24/NQ-HĐND), with its owner and deadline."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(f"recurrence IS NULL OR {_in('recurrence', RECURRENCES)}", name="recurrence"),
+        CheckConstraint(_in("status", TASK_STATUSES), name="status"),
+        CheckConstraint("due_date IS NOT NULL OR recurrence IS NOT NULL", name="has_deadline"),
+    )
+
+    id: Mapped[str] = mapped_column(String(30), primary_key=True)  # the plan's numbering, e.g. "II.3.1.2"
+    section: Mapped[str] = mapped_column(String(20), index=True)
+    section_title: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    lead_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    applies_to_all_agencies: Mapped[bool] = mapped_column(default=False)
+    deadline_text: Mapped[str] = mapped_column(Text, default="")
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    recurrence: Mapped[str | None] = mapped_column(String(20))
+    yearly_due: Mapped[str | None] = mapped_column(String(5))  # "MM-DD" for yearly tasks with a stated day
+    due_exceptions: Mapped[dict] = mapped_column(JSONB, default=dict)  # {"2024": "2024-05-01"}
+    status: Mapped[str] = mapped_column(String(20), default="not_started")
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order in the plan
+
+    lead_agency: Mapped[Agency] = relationship(foreign_keys=[lead_agency_id])
+    coordinating_agencies: Mapped[list[Agency]] = relationship(
+        secondary=task_coordinators, order_by="Agency.code"
+    )
+    zones: Mapped[list[Zone]] = relationship(
+        secondary=task_zones, back_populates="tasks", order_by="Zone.code"
+    )

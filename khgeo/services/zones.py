@@ -1,0 +1,252 @@
+"""Zones: filtering, lookup, and the one serialisation of a zone as a GeoJSON Feature (built in SQL)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Numeric, Select, String, cast, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.orm import Session, selectinload
+
+from khgeo.errors import BadRequest, NotFound
+from khgeo.models import WWTP_STATUSES, ZONE_KINDS, District, Task, Zone
+from khgeo.text import fold
+
+WWTP_FILTER_VALUES = (*WWTP_STATUSES, "unknown")
+MAX_QUERY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class ZoneFilter:
+    """What a user can filter zones by; the same for the map, the list, /api/zones and exports."""
+
+    kind: str | None = None
+    district: str | None = None  # GSO code
+    wwtp: str | None = None  # a WWTP status, or "unknown"
+    q: str | None = None  # folded search text
+    bbox: tuple[float, float, float, float] | None = None
+    code: str | None = None  # one zone (its page's map); not a user-facing filter
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.kind, self.district, self.wwtp, self.q, self.bbox))
+
+    def as_args(self) -> dict[str, str]:
+        """Query-string form, for links that keep the current filter."""
+        args = {"kind": self.kind, "district": self.district, "wwtp": self.wwtp, "q": self.q}
+        if self.bbox:
+            args["bbox"] = ",".join(f"{v:g}" for v in self.bbox)
+        return {k: v for k, v in args.items() if v}
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    parts = raw.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise BadRequest(
+            _l("bbox must be four numbers: min longitude, min latitude, max longitude, max latitude"),
+            field="bbox",
+        )
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise BadRequest(_l("bbox is out of range or its minimum is not below its maximum"), field="bbox")
+    return minx, miny, maxx, maxy
+
+
+def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
+    """Validate query parameters; an unknown value is a BadRequest naming the parameter."""
+    kind = (args.get("kind") or "").strip().upper() or None
+    if kind and kind not in ZONE_KINDS:
+        raise BadRequest(
+            _l("Unknown zone kind %(value)s: use KCN or CCN", value=args.get("kind")), field="kind"
+        )
+    wwtp = (args.get("wwtp") or "").strip().lower() or None
+    if wwtp and wwtp not in WWTP_FILTER_VALUES:
+        raise BadRequest(
+            _l(
+                "Unknown wastewater status %(value)s: use one of %(allowed)s",
+                value=args.get("wwtp"),
+                allowed=", ".join(WWTP_FILTER_VALUES),
+            ),
+            field="wwtp",
+        )
+    district = None
+    if raw := (args.get("district") or "").strip():
+        district = resolve_district_code(session, raw)
+    q = (args.get("q") or "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise BadRequest(
+            _l("The search text is too long (at most %(n)d characters)", n=MAX_QUERY_LENGTH), field="q"
+        )
+    bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
+    return ZoneFilter(kind=kind, district=district, wwtp=wwtp, q=fold(q) or None, bbox=bbox)
+
+
+def resolve_district_code(session: Session, raw: str) -> str:
+    """A district by GSO code or by name, diacritics and case ignored ("viet yen" finds Việt Yên)."""
+    for code, name in session.execute(select(District.code, District.name)):
+        if raw == code or fold(raw) == fold(name):
+            return code
+    raise BadRequest(_l("Unknown district %(value)s", value=raw), field="district")
+
+
+def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
+    if zone_filter.code:
+        query = query.where(Zone.code == zone_filter.code)
+    if zone_filter.kind:
+        query = query.where(Zone.kind == zone_filter.kind)
+    if zone_filter.district:
+        query = query.where(
+            Zone.district_id
+            == select(District.id).where(District.code == zone_filter.district).scalar_subquery()
+        )
+    if zone_filter.wwtp == "unknown":
+        query = query.where(Zone.wwtp_status.is_(None))
+    elif zone_filter.wwtp:
+        query = query.where(Zone.wwtp_status == zone_filter.wwtp)
+    if zone_filter.q:
+        query = query.where(
+            or_(
+                Zone.search_text.contains(zone_filter.q, autoescape=True),
+                Zone.code.contains(zone_filter.q, autoescape=True),
+            )
+        )
+    if zone_filter.bbox:
+        envelope = func.ST_MakeEnvelope(*zone_filter.bbox, 4326)
+        query = query.where(func.ST_Intersects(Zone.geom, envelope))
+    return query
+
+
+def list_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> list[Zone]:
+    query = apply_filter(select(Zone).options(selectinload(Zone.district)), zone_filter)
+    return list(session.scalars(query.order_by(Zone.kind.desc(), Zone.search_text)))
+
+
+def get_zone(session: Session, code: str) -> Zone:
+    zone = session.scalars(
+        select(Zone)
+        .where(Zone.code == code)
+        .options(selectinload(Zone.district), selectinload(Zone.tasks).selectinload(Task.lead_agency))
+    ).one_or_none()
+    if zone is None:
+        raise NotFound(_l("No zone with code %(code)s", code=code))
+    return zone
+
+
+# -- GeoJSON --------------------------------------------------------------------------------------------------------
+# The properties every consumer sees (API, map, exports). Numbers stay numbers; unknown stays null.
+def _feature_properties():
+    return func.json_build_object(
+        "code",
+        Zone.code,
+        "name",
+        Zone.name,
+        "aliases",
+        Zone.aliases,
+        "kind",
+        Zone.kind,
+        "district",
+        District.name,
+        "district_code",
+        District.code,
+        "communes",
+        Zone.communes,
+        "area_ha",
+        Zone.stated_area_ha,
+        "computed_area_ha",
+        func.round(cast(Zone.computed_area_ha, Numeric), 2),
+        "clearance_pct",
+        Zone.clearance_pct,
+        "clearance_incomplete",
+        Zone.clearance_incomplete,
+        "cleared_area_ha",
+        Zone.cleared_area_ha,
+        "clearance_area_ha",
+        Zone.clearance_area_ha,
+        "wwtp_status",
+        Zone.wwtp_status,
+        "infrastructure_pct",
+        Zone.infrastructure_pct,
+        "occupancy_pct",
+        Zone.occupancy_pct,
+        "operating_status",
+        Zone.operating_status,
+        "developer",
+        Zone.developer,
+        "geometry_source",
+        Zone.geometry_source,
+        "as_of",
+        Zone.as_of,
+        "version",
+        Zone.version,
+        "updated_at",
+        Zone.updated_at,
+    )
+
+
+def feature_select(zone_filter: ZoneFilter) -> Select:
+    """One row per zone: its GeoJSON Feature as json (geometry at 6 decimals, ~0.1 m)."""
+    feature = func.json_build_object(
+        "type",
+        literal("Feature"),
+        "id",
+        Zone.code,
+        "geometry",
+        cast(func.ST_AsGeoJSON(Zone.geom, 6), JSON),
+        "properties",
+        _feature_properties(),
+    ).label("feature")
+    query = select(feature).select_from(Zone).outerjoin(District, Zone.district_id == District.id)
+    return apply_filter(query, zone_filter).order_by(Zone.kind.desc(), Zone.search_text, Zone.code)
+
+
+def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> str:
+    """The whole FeatureCollection as JSON text, aggregated by PostgreSQL (no Python per feature)."""
+    features = feature_select(zone_filter).subquery()
+    query = select(
+        cast(
+            func.json_build_object(
+                "type",
+                literal("FeatureCollection"),
+                "features",
+                func.coalesce(func.json_agg(features.c.feature), text("'[]'::json")),
+            ),
+            String,
+        )
+    )
+    return session.execute(query).scalar_one()
+
+
+def feature_json(session: Session, code: str) -> str:
+    query = feature_select(ZoneFilter(code=code))
+    row = session.execute(select(cast(query.subquery().c.feature, String))).scalar_one_or_none()
+    if row is None:
+        raise NotFound(_l("No zone with code %(code)s", code=code))
+    return row
+
+
+def count_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> int:
+    return session.execute(apply_filter(select(func.count(Zone.id)), zone_filter)).scalar_one()
+
+
+def zone_bounds(session: Session, zone_filter: ZoneFilter) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the matching outlines, for fitting the map; None when none has one."""
+    extent = apply_filter(
+        select(
+            func.ST_XMin(func.ST_Extent(Zone.geom)),
+            func.ST_YMin(func.ST_Extent(Zone.geom)),
+            func.ST_XMax(func.ST_Extent(Zone.geom)),
+            func.ST_YMax(func.ST_Extent(Zone.geom)),
+        ),
+        zone_filter,
+    )
+    minx, miny, maxx, maxy = session.execute(extent).one()
+    if minx is None:
+        return None
+    return [[miny, minx], [maxy, maxx]]

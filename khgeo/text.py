@@ -1,0 +1,23 @@
+"""Vietnamese text helpers shared by search, matching and slugs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics; đ/Đ become d (Unicode decomposition alone leaves them alone).
+
+    ``fold("Đồng Đình") == fold("DONG DINH") == "dong dinh"``; ``fold("Đoàn Bái") == fold("Đoan Bái")``.
+    """
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+def slugify(text: str) -> str:
+    return _NON_ALNUM.sub("-", fold(text)).strip("-")

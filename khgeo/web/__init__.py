@@ -1,0 +1,7 @@
+"""HTML pages: parse the request, call services, render a template."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from khgeo.web import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,186 @@
+/* khgeo map layer: draws zones from embedded or fetched GeoJSON, coloured by an indicator spec from the server.
+ * Every string that comes from data is put into the page as a text node, never as HTML.
+ * Popups are HTML fragments rendered (and escaped) by the server, fetched on click.
+ */
+(function (global) {
+  'use strict';
+
+  function fold(text) {
+    return String(text == null ? '' : text)
+      .replace(/đ/g, 'd').replace(/Đ/g, 'D')
+      .normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase().replace(/\s+/g, ' ').trim();
+  }
+
+  function matches(test, value, props) {
+    if ('flag' in test) { return value == null && !!props[test.flag]; }
+    if ('equals' in test) { return value === test.equals; }
+    if ('min' in test) {
+      if (value == null) { return false; }
+      var number = Number(value);
+      return test.min <= number && (!('max' in test) || number < test.max);
+    }
+    return true;
+  }
+
+  function classify(indicator, props) {
+    var value = props[indicator.property];
+    for (var i = 0; i < indicator.classes.length; i++) {
+      if (matches(indicator.classes[i].test, value, props)) { return indicator.classes[i]; }
+    }
+    return indicator.classes[indicator.classes.length - 1];
+  }
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text != null) { node.textContent = String(text); }
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  function indicatorText(indicator, props, labels) {
+    var value = props[indicator.property];
+    var cls = classify(indicator, props);
+    if (value == null) { return indicator.label + ': ' + cls.label; }
+    if (indicator.unit === '%') { return indicator.label + ': ' + Number(value).toLocaleString(labels.locale) + ' %'; }
+    return indicator.label + ': ' + cls.label;
+  }
+
+  function tooltip(props, opts) {
+    var box = el('div', null, 'khgeo-tooltip');
+    box.appendChild(el('strong', props.kind + ' ' + props.name));
+    if (props.district) { box.appendChild(el('div', props.district)); }
+    box.appendChild(el('div', indicatorText(opts.indicator, props, opts.labels)));
+    if (props.geometry_source === 'illustrative') { box.appendChild(el('div', opts.labels.illustrative, 'khgeo-muted')); }
+    return box;
+  }
+
+  var popupCache = {};
+
+  function popup(props, opts, layer) {
+    var box = el('div', opts.labels.loading, 'khgeo-popup');
+    var url = opts.popupUrl.replace('__code__', encodeURIComponent(props.code));
+    var fill = function (html) {
+      box.textContent = '';
+      box.insertAdjacentHTML('afterbegin', html); // server-rendered, autoescaped fragment
+      if (layer.getPopup()) { layer.getPopup().update(); }
+    };
+    if (popupCache[url]) { fill(popupCache[url]); return box; }
+    fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(function (html) { popupCache[url] = html; fill(html); })
+      .catch(function () { box.textContent = opts.labels.popup_failed; });
+    return box;
+  }
+
+  function safeClass(code) { return String(code).toLowerCase().replace(/[^a-z0-9-]/g, '_'); }
+
+  function zonesLayer(opts) {
+    var layer = L.geoJSON(null, {
+      renderer: opts.canvas ? L.canvas({ padding: 0.5, tolerance: 3 }) : undefined,
+      style: function (feature) {
+        var cls = classify(opts.indicator, feature.properties);
+        return {
+          color: '#263238', weight: 1.2, opacity: 0.9,
+          fillColor: cls.colour, fillOpacity: 0.72,
+          dashArray: feature.properties.geometry_source === 'illustrative' ? '5 4' : null
+        };
+      },
+      onEachFeature: function (feature, featureLayer) {
+        var props = feature.properties;
+        props.search_label = props.kind + ' ' + props.name;
+        featureLayer.options.className = 'khgeo-zone khgeo-kind-' + safeClass(props.kind) +
+          ' khgeo-zone-' + safeClass(props.code);
+        featureLayer.bindTooltip(function () { return tooltip(props, opts); }, { sticky: true });
+        featureLayer.bindPopup(function () { return popup(props, opts, featureLayer); },
+          { maxWidth: 340, minWidth: 240, autoPanPadding: [20, 20] });
+      }
+    });
+    function loaded(count) {
+      // a frame later the features are painted: benchmarks and tests wait for this
+      global.requestAnimationFrame(function () {
+        khgeo.drawn += count;
+        khgeo.pending -= 1;
+        document.documentElement.setAttribute('data-zones-drawn', String(khgeo.drawn));
+        if (khgeo.pending === 0) { document.documentElement.setAttribute('data-zones-ready', 'true'); }
+        layer.fire('khgeo:loaded', { count: count });
+      });
+    }
+    khgeo.pending += 1;
+    if (opts.data) {
+      layer.addData(opts.data);
+      loaded(opts.data.features.length);
+    } else if (opts.url) {
+      fetch(opts.url, { credentials: 'same-origin', headers: { Accept: 'application/geo+json' } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error(String(response.status)); }
+          return response.json();
+        })
+        .then(function (collection) { layer.addData(collection); loaded(collection.features.length); })
+        .catch(function (error) {
+          khgeo.pending -= 1;
+          var note = document.getElementById('khgeo-map-error');
+          if (note) { note.hidden = false; note.textContent = opts.labels.load_failed + ' (' + error.message + ')'; }
+        });
+    } else {
+      loaded(0);
+    }
+    return layer;
+  }
+
+  function districtsLayer(collection) {
+    return L.geoJSON(collection, {
+      interactive: true,
+      style: function () { return { color: '#5d4037', weight: 1.5, dashArray: '6 4', fill: false }; },
+      onEachFeature: function (feature, featureLayer) {
+        featureLayer.bindTooltip(function () { return el('span', feature.properties.name); }, { sticky: true });
+      }
+    });
+  }
+
+  function legend(map, indicator) {
+    var control = L.control({ position: 'bottomright' });
+    control.onAdd = function () {
+      var box = el('div', null, 'khgeo-legend leaflet-bar');
+      box.appendChild(el('strong', indicator.label));
+      var list = el('ul');
+      indicator.classes.forEach(function (cls) {
+        var item = el('li');
+        var swatch = el('span', null, 'khgeo-swatch');
+        swatch.style.background = cls.colour;
+        item.appendChild(swatch);
+        item.appendChild(el('span', cls.label));
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    return control.addTo(map);
+  }
+
+  function searchFilter(text, records) {
+    var wanted = fold(text);
+    var found = {};
+    Object.keys(records).forEach(function (key) {
+      var props = records[key].layer && records[key].layer.feature ? records[key].layer.feature.properties : {};
+      var names = [key, props.name, props.code].concat(props.aliases || []);
+      if (names.some(function (name) { return fold(name).indexOf(wanted) !== -1; })) { found[key] = records[key]; }
+    });
+    return found;
+  }
+
+  function searchMoveTo(latlng, title, map) {
+    map.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 });
+    latlng.layer.openPopup();
+  }
+
+  var khgeo = {
+    fold: fold, classify: classify, zonesLayer: zonesLayer, districtsLayer: districtsLayer, legend: legend,
+    searchFilter: searchFilter, searchMoveTo: searchMoveTo, drawn: 0, pending: 0
+  };
+  global.khgeo = khgeo;
+}(window));

@@ -1,0 +1,191 @@
+"""Test fixtures: a throwaway PostgreSQL+PostGIS cluster started by the suite itself, one database per test.
+
+The cluster is the same LocalCluster class the embedded default database uses. A template database is migrated
+and seeded once per session; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~0.1 s), so tests may
+commit freely and never see each other's changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from khgeo import migrate
+from khgeo.app import create_app
+from khgeo.db import Database
+from khgeo.pgcluster import LocalCluster
+from khgeo.services.seed import seed
+
+TEMPLATE_DB = "khgeo_template"
+# Tests never reach the internet: tiles point at a reserved name that cannot resolve (RFC 2606)
+TEST_TILES_URL = "https://tiles.invalid/{z}/{x}/{y}.png"
+FROZEN_TODAY = dt.date(2026, 11, 26)
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    # outside pytest's tmp_path: that lives under a root-only directory the postgres user cannot enter
+    root = Path(tempfile.mkdtemp(prefix="khgeo-test-pg-"))
+    root.chmod(0o755)
+    cluster = LocalCluster(root / "cluster", fast=True)
+    cluster.start()
+    cluster.create_database(TEMPLATE_DB)
+    template = Database(cluster.url(TEMPLATE_DB))
+    migrate.upgrade(template)
+    with template.session() as session:
+        seed(session)
+    template.engine.dispose()
+    yield cluster
+    cluster.destroy()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(cluster: LocalCluster, *, template: str | None = TEMPLATE_DB) -> str:
+    name = f"khgeo_t{os.getpid()}_{next(_counter)}"
+    cluster.create_database(name, template=template)
+    return name
+
+
+@pytest.fixture
+def database_url(pg_cluster: LocalCluster) -> Iterator[str]:
+    """A fresh migrated and seeded database for this test."""
+    name = new_database(pg_cluster)
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+def make_app(url: str, **overrides):
+    settings = {
+        "KHGEO_DATABASE_URL": url,
+        "KHGEO_SECRET_KEY": "test-secret-not-for-production",
+        "KHGEO_TILES_URL": TEST_TILES_URL,
+        "KHGEO_TODAY": FROZEN_TODAY,
+        "TESTING": True,
+    }
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(database_url: str):
+    application = make_app(database_url)
+    yield application
+    application.extensions["khgeo.db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app) -> Database:
+    return app.extensions["khgeo.db"]
+
+
+class LiveServer:
+    """The app served over real HTTP on a loopback port, in a thread."""
+
+    def __init__(self, application):
+        self.app = application
+        self._server = make_server("127.0.0.1", 0, application, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self.app.extensions["khgeo.db"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_database_url(pg_cluster: LocalCluster) -> Iterator[str]:
+    name = new_database(pg_cluster)
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def live_server(module_database_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(make_app(module_database_url))
+    yield server
+    server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed (make test installs it: apt package 'chromium')")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageWatch:
+    """A browser page that records console errors, page errors, dialogs and every request it makes."""
+
+    def __init__(self, page):
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("dialog", self._dialog)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        source = (message.location or {}).get("url", "")
+        if source.startswith("https://tiles.invalid/"):
+            return  # the basemap is unreachable on purpose: zones must draw without it
+        self.errors.append(f"console: {message.text} ({source})")
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def goto_map(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_selector("html[data-zones-ready]", state="attached", timeout=20_000)
+
+    def external_requests(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if not url.startswith(("http://127.0.0.1", "data:", "https://tiles.invalid/"))
+        ]
+
+
+@pytest.fixture
+def page(browser) -> Iterator[PageWatch]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    watched = PageWatch(context.new_page())
+    yield watched
+    context.close()
