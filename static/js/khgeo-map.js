@@ -55,25 +55,33 @@
     return box;
   }
 
-  var popupCache = {};
-
+  // One content box per feature, filled once from the server; Leaflet calls the content function again on
+  // every update(), so it must hand back the same box rather than start another request.
   function popup(props, opts, layer) {
+    if (layer._khgeoPopupBox) { return layer._khgeoPopupBox; }
     var box = el('div', opts.labels.loading, 'khgeo-popup');
+    layer._khgeoPopupBox = box;
     var url = opts.popupUrl.replace('__code__', encodeURIComponent(props.code));
-    var fill = function (html) {
-      box.textContent = '';
-      box.insertAdjacentHTML('afterbegin', html); // server-rendered, autoescaped fragment
-      if (layer.getPopup()) { layer.getPopup().update(); }
-    };
-    if (popupCache[url]) { fill(popupCache[url]); return box; }
     fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
       .then(function (response) {
         if (!response.ok) { throw new Error(String(response.status)); }
         return response.text();
       })
-      .then(function (html) { popupCache[url] = html; fill(html); })
-      .catch(function () { box.textContent = opts.labels.popup_failed; });
+      .then(function (html) {
+        box.textContent = '';
+        box.insertAdjacentHTML('afterbegin', html); // server-rendered, autoescaped fragment
+        if (layer.isPopupOpen()) { layer.getPopup().update(); }
+      })
+      .catch(function () {
+        box.textContent = opts.labels.popup_failed;
+        layer._khgeoPopupBox = null; // the next click tries again
+      });
     return box;
+  }
+
+  // features without a known location (null geometry) are listed beside the map but not drawn
+  function drawable(collection) {
+    return collection.features.filter(function (feature) { return feature.geometry; }).length;
   }
 
   function safeClass(code) { return String(code).toLowerCase().replace(/[^a-z0-9-]/g, '_'); }
@@ -112,14 +120,14 @@
     khgeo.pending += 1;
     if (opts.data) {
       layer.addData(opts.data);
-      loaded(opts.data.features.length);
+      loaded(drawable(opts.data));
     } else if (opts.url) {
       fetch(opts.url, { credentials: 'same-origin', headers: { Accept: 'application/geo+json' } })
         .then(function (response) {
           if (!response.ok) { throw new Error(String(response.status)); }
           return response.json();
         })
-        .then(function (collection) { layer.addData(collection); loaded(collection.features.length); })
+        .then(function (collection) { layer.addData(collection); loaded(drawable(collection)); })
         .catch(function (error) {
           khgeo.pending -= 1;
           var note = document.getElementById('khgeo-map-error');

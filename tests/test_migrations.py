@@ -1,0 +1,27 @@
+"""The schema comes only from Alembic: upgrade, downgrade to nothing and upgrade again on an empty database."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from khgeo import migrate
+from khgeo.db import Database
+from tests.conftest import new_database
+
+
+def test_upgrade_downgrade_upgrade(pg_cluster):
+    name = new_database(pg_cluster, template=None)
+    database = Database(pg_cluster.url(name))
+    try:
+        assert migrate.upgrade(database) == (None, migrate.head_revision())
+        tables = set(inspect(database.engine).get_table_names())
+        assert {"zones", "districts", "communes", "agencies", "tasks", "task_zones"} <= tables
+        indexes = {index["name"] for index in inspect(database.engine).get_indexes("zones")}
+        assert "idx_zones_geom" in indexes, "spatial index on zone outlines"
+        migrate.downgrade(database, "base")
+        assert "zones" not in set(inspect(database.engine).get_table_names())
+        migrate.upgrade(database)
+        assert migrate.current_revision(database) == migrate.head_revision()
+    finally:
+        database.engine.dispose()
+        pg_cluster.drop_database(name)
