@@ -113,7 +113,10 @@
         khgeo.drawn += count;
         khgeo.pending -= 1;
         document.documentElement.setAttribute('data-zones-drawn', String(khgeo.drawn));
-        if (khgeo.pending === 0) { document.documentElement.setAttribute('data-zones-ready', 'true'); }
+        if (khgeo.pending === 0) {
+          khgeo.readyAt = global.performance.now();
+          document.documentElement.setAttribute('data-zones-ready', 'true');
+        }
         layer.fire('khgeo:loaded', { count: count });
       });
     }
