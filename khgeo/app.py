@@ -44,13 +44,17 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if db_session is not None:
             db_session.close()
 
-    from khgeo import errors_web, jinja
+    from khgeo import errors_web, jinja, security
     from khgeo.api import bp as api_bp
     from khgeo.web import bp as web_bp
+    from khgeo.web.auth import bp as auth_bp
 
+    security.init_app(app)
     jinja.init_app(app)
     app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    security.csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see khgeo/api/views.py)
     errors_web.init_app(app)
     return app
 

@@ -114,6 +114,75 @@ def seed_command() -> None:
         click.echo(line)
 
 
+@main.group()
+def users() -> None:
+    """Accounts: create, list, disable, API tokens."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["viewer", "field", "planner", "admin"]))
+@click.option(
+    "--district", "districts", multiple=True, help="District (GSO code or name) a field user may edit."
+)
+@click.option("--name", "display_name", default="", help="Full name shown in the history.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@with_database
+def users_create(
+    username: str, role: str, districts: tuple[str, ...], display_name: str, password_stdin: bool
+) -> None:
+    """Create an account (the password is asked for, or read with --password-stdin)."""
+    from khgeo.services import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with get_db().session() as session:
+        user = accounts.create_user(
+            session, username, password, role, districts=list(districts), display_name=display_name
+        )
+        district_names = ", ".join(d.name for d in user.districts)
+    click.echo(f"created {user.username} ({role}{': ' + district_names if district_names else ''})")
+
+
+@users.command("token")
+@click.argument("username")
+@with_database
+def users_token(username: str) -> None:
+    """Print a new API token for USERNAME (use it as: Authorization: Bearer <token>)."""
+    from khgeo.services import accounts
+
+    with get_db().session() as session:
+        token = accounts.new_token(session, username)
+    click.echo(token)
+
+
+@users.command("list")
+@with_database
+def users_list() -> None:
+    """List accounts with their role and districts."""
+    from khgeo.services import accounts
+
+    with get_db().session() as session:
+        for user in accounts.list_users(session):
+            state = "active" if user.active else "disabled"
+            districts = ",".join(d.code for d in user.districts)
+            click.echo(f"{user.username}\t{user.role}\t{state}\t{districts}")
+
+
+@users.command("disable")
+@click.argument("username")
+@with_database
+def users_disable(username: str) -> None:
+    """Disable an account and revoke its API tokens."""
+    from khgeo.services import accounts
+
+    with get_db().session() as session:
+        accounts.disable_user(session, username)
+    click.echo(f"disabled {username}")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

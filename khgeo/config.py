@@ -100,6 +100,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Directory of the PostgreSQL server binaries for the embedded cluster "
         "(default: the newest /usr/lib/postgresql/*/bin).",
     ),
+    Setting(
+        "KHGEO_PUBLIC_READ",
+        "false",
+        "Let anonymous visitors read the map, zone pages and the JSON API (default off: login required).",
+        _bool,
+    ),
+    Setting(
+        "KHGEO_SESSION_HOURS",
+        "8",
+        "How long a login lasts (hours) before the user must log in again.",
+        _positive_int,
+    ),
+    Setting(
+        "KHGEO_TRUSTED_PROXIES",
+        "0",
+        "How many reverse proxies (nginx) sit in front of khgeo; their X-Forwarded-For/-Proto headers are trusted.",
+        int,
+    ),
     Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
     Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),
 )
@@ -113,10 +131,14 @@ def load_settings(
     overrides = dict(overrides or {})
     values: dict[str, Any] = {}
     for setting in SETTINGS:
-        if setting.name in overrides:
-            values[setting.name] = overrides.pop(setting.name)
+        if setting.name in overrides and not isinstance(overrides[setting.name], str):
+            values[setting.name] = overrides.pop(setting.name)  # already typed (tests)
             continue
-        raw = environ.get(setting.name, setting.default)
+        raw = (
+            overrides.pop(setting.name)
+            if setting.name in overrides
+            else environ.get(setting.name, setting.default)
+        )
         if raw is None:
             values[setting.name] = None
             continue

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -18,11 +19,13 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/ogcapi/")) or request.path == "/healthz"
 
 
-def error_response(status: int, message: str, field: str | None = None):
+def error_response(status: int, message: str, field: str | None = None, fields: dict | None = None):
     if _wants_json():
         body = {"error": {"status": status, "message": message}}
         if field:
             body["error"]["field"] = field
+        if fields:
+            body["error"]["fields"] = {name: str(text) for name, text in fields.items()}
         return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
@@ -30,9 +33,19 @@ def error_response(status: int, message: str, field: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(KhgeoError)
     def _khgeo_error(exc: KhgeoError):
+        if exc.status == 401 and not _wants_json():
+            return redirect(
+                url_for("auth.login", next=request.full_path if request.query_string else request.path)
+            )
         if exc.status >= 500:
             log.error("%s on %s: %s", exc.__class__.__name__, request.path, exc.message)
-        return error_response(exc.status, str(exc.message), exc.field)
+        return error_response(exc.status, str(exc.message), exc.field, getattr(exc, "errors", None))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_exc: CSRFError):
+        return error_response(
+            400, _("The form has expired or did not come from this site. Reload the page and try again.")
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

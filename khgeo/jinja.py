@@ -26,6 +26,19 @@ GEOMETRY_SOURCE_LABELS = {
     "surveyed": _l("Surveyed outline"),
     "imported": _l("Imported outline"),
 }
+FIELD_LABELS = {
+    "clearance_area_ha": _l("Area to clear (ha)"),
+    "cleared_area_ha": _l("Area cleared (ha)"),
+    "households_total": _l("Households affected"),
+    "households_agreed": _l("Households agreed"),
+    "wwtp_status": _l("Wastewater treatment"),
+    "wwtp_capacity_m3_day": _l("Wastewater capacity (m³/day)"),
+    "infrastructure_pct": _l("Infrastructure completion (%)"),
+    "occupancy_pct": _l("Occupancy (%)"),
+    "as_of": _l("Situation as of"),
+    "geometry": _l("Outline"),
+    "geometry_source": _l("Outline source"),
+}
 TASK_STATUS_LABELS = {
     "not_started": _l("Not started"),
     "in_progress": _l("In progress"),
@@ -69,6 +82,7 @@ def init_app(app: Flask) -> None:
         wwtp_label=lambda v: WWTP_LABELS.get(v, WWTP_LABELS[None]),
         operating_label=lambda v: OPERATING_LABELS.get(v, "—") if v else "—",
         geometry_source_label=lambda v: GEOMETRY_SOURCE_LABELS.get(v, v),
+        field_label=lambda v: FIELD_LABELS.get(v, v),
         task_status_label=lambda v: TASK_STATUS_LABELS.get(v, v),
         recurrence_label=lambda v: RECURRENCE_LABELS.get(v, v),
     )

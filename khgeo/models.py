@@ -7,11 +7,13 @@ abolished, so new units arrive as data. The schema itself is created only by Ale
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -27,7 +30,7 @@ from sqlalchemy import (
     event,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from khgeo.text import fold
@@ -38,6 +41,8 @@ OPERATING_STATUSES = ("planned", "under_construction", "operating", "suspended")
 GEOMETRY_SOURCES = ("illustrative", "surveyed", "imported")
 RECURRENCES = ("monthly", "quarterly", "yearly", "ongoing")
 TASK_STATUSES = ("not_started", "in_progress", "done")  # "overdue" is computed, never stored
+ROLES = ("viewer", "field", "planner", "admin")
+UPDATE_KINDS = ("seed", "status", "geometry", "import")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -247,3 +252,160 @@ class Task(Base):
     zones: Mapped[list[Zone]] = relationship(
         secondary=task_zones, back_populates="tasks", order_by="Zone.code"
     )
+
+
+user_districts = Table(
+    "user_districts",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("district_id", ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """An account. Field staff edit only zones of their districts; see khgeo/services/authz.py."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(Text, default="")
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    districts: Mapped[list[District]] = relationship(secondary=user_districts, order_by="District.code")
+    agency: Mapped[Agency | None] = relationship()
+
+    # the four attributes Flask-Login reads (kept here so models need no Flask import)
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    """A token for scripts (Authorization: Bearer …); only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class ZoneUpdate(Base):
+    """One entry of a zone's history, never overwritten: who reported what, as of when.
+
+    Values are the zone's figures after this update (a full row, so the timeline and charts need no replay);
+    ``changes`` holds {field: [old, new]} for what this update changed.
+    """
+
+    __tablename__ = "zone_updates"
+    __table_args__ = (CheckConstraint(_in("kind", UPDATE_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"), index=True)
+    zone_version: Mapped[int] = mapped_column(Integer)  # the zone's version after this update
+    kind: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), unique=True
+    )  # makes retries safe
+    source: Mapped[str] = mapped_column(String(200), default="")  # "web", "api", "seed", an import file name
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    clearance_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    cleared_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    households_total: Mapped[int | None] = mapped_column(Integer)
+    households_agreed: Mapped[int | None] = mapped_column(Integer)
+    wwtp_status: Mapped[str | None] = mapped_column(String(30))
+    wwtp_capacity_m3_day: Mapped[Decimal | None] = mapped_column(Numeric(10, 1))
+    infrastructure_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    occupancy_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    clearance_pct: Mapped[Decimal | None] = mapped_column(
+        Numeric(5, 1),
+        Computed(
+            "CASE WHEN clearance_area_ha > 0 THEN round(100 * cleared_area_ha / clearance_area_ha, 1) END",
+            persisted=True,
+        ),
+    )
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    geometry_source: Mapped[str | None] = mapped_column(String(20))
+    changes: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+    zone: Mapped[Zone] = relationship()
+    user: Mapped[User | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(back_populates="update", order_by="Photo.id")
+
+
+class Photo(Base):
+    """A site photo attached to an update: re-encoded, metadata stripped, GPS kept as data. Lives in the
+    database so every app instance serves it and backups include it."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(Text, default="")
+    gps_lat: Mapped[float | None] = mapped_column()
+    gps_lon: Mapped[float | None] = mapped_column()
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    update: Mapped[ZoneUpdate] = relationship(back_populates="photos")
+
+
+class AuditEvent(Base):
+    """Every change to a zone, task or user: who, when, what, old → new."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    username: Mapped[str] = mapped_column(String(60), default="")  # kept when the account is gone
+    action: Mapped[str] = mapped_column(String(40))  # "zone.update", "zone.geometry", "user.create", …
+    entity_type: Mapped[str] = mapped_column(String(20), index=True)
+    entity_id: Mapped[str] = mapped_column(String(60), index=True)
+    changes: Mapped[dict] = mapped_column(JSONB, default=dict)  # {field: [old, new]}
+    context: Mapped[dict] = mapped_column(JSONB, default=dict)  # channel, file name, remote address
+
+
+class LoginAttempt(Base):
+    """Failed and successful logins, for rate limiting that holds across app instances."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    username: Mapped[str] = mapped_column(String(60), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="", index=True)
+    success: Mapped[bool] = mapped_column(Boolean)

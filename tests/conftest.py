@@ -70,6 +70,8 @@ def make_app(url: str, **overrides):
         "KHGEO_SECRET_KEY": "test-secret-not-for-production",
         "KHGEO_TILES_URL": TEST_TILES_URL,
         "KHGEO_TODAY": FROZEN_TODAY,
+        # read tests browse anonymously; tests of the login-required default set it to False
+        "KHGEO_PUBLIC_READ": True,
         "TESTING": True,
     }
     settings.update(overrides)

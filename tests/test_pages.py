@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from khgeo import migrate
 from tests.conftest import TEST_TILES_URL
 
 
@@ -66,4 +67,4 @@ def test_health(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["database"] == "ok"
-    assert response.get_json()["schema_revision"] == "0001"
+    assert response.get_json()["schema_revision"] == migrate.head_revision()

@@ -1,15 +1,32 @@
-"""/api/zones (GeoJSON), /api/tasks (JSON) and /healthz."""
+"""/api/zones (GeoJSON, read and PATCH with ETags), /api/tasks (JSON) and /healthz."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Response, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
 
 from khgeo.api import bp
 from khgeo.app import get_db, get_session, today
+from khgeo.errors import BadRequest, KhgeoError
+from khgeo.security import authenticated_by_token
+from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
-from khgeo.services.zones import feature_collection_json, feature_json, parse_filter
+from khgeo.services.zones import feature_collection_json, feature_json, get_zone, parse_filter
 
 GEOJSON = "application/geo+json"
+
+
+class PreconditionRequired(KhgeoError):
+    status = 428
+
+
+class PreconditionFailed(KhgeoError):
+    status = 412
 
 
 @bp.get("/api/zones")
@@ -19,9 +36,96 @@ def zones():
     return Response(body, mimetype=GEOJSON)
 
 
+def _feature_response(code: str, version: int, status: int = 200) -> Response:
+    response = Response(feature_json(get_session(), code), status=status, mimetype=GEOJSON)
+    response.headers["ETag"] = f'"{version}"'
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/api/zones/<code>")
 def zone(code: str):
-    return Response(feature_json(get_session(), code), mimetype=GEOJSON)
+    found = get_zone(get_session(), code)
+    if request.if_none_match.contains(str(found.version)):
+        response = Response(status=304)
+        response.headers["ETag"] = f'"{found.version}"'
+        return response
+    return _feature_response(found.code, found.version)
+
+
+def _expected_version(current: int) -> int:
+    """The version named by If-Match: 428 when missing, 412 when it is not the current one."""
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        raise PreconditionRequired(
+            _l('Send If-Match: "<version>" with the ETag you read (GET /api/zones/<code>).')
+        )
+    if request.if_match.star_tag:
+        return current
+    for tag in request.if_match.as_set():
+        if tag.isdigit() and int(tag) == current:
+            return current
+    raise PreconditionFailed(
+        _l("The zone has changed since you read it (now version %(v)d): read it again.", v=current)
+    )
+
+
+def _check_csrf_for_cookie_sessions() -> None:
+    """Scripts with a Bearer token are not exposed to CSRF; a browser session must send the CSRF token."""
+    if authenticated_by_token():
+        return
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except (ValidationError, CSRFError) as exc:
+        raise BadRequest(_l("Missing or invalid X-CSRFToken header.")) from exc
+
+
+@bp.patch("/api/zones/<code>")
+def patch_zone(code: str):
+    session = get_session()
+    zone_row = get_zone(session, code)
+    authz.require(current_user.is_authenticated, current_user)
+    _check_csrf_for_cookie_sessions()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_l("The body must be a JSON object of the fields to change."))
+    authz.require(authz.can_update_status(current_user, zone_row), current_user)
+    expected = _expected_version(zone_row.version)
+    request_id = _idempotency_key()
+    if (retry := updates.find_retry(session, request_id)) is not None and retry.zone_id == zone_row.id:
+        return _feature_response(zone_row.code, zone_row.version)
+    change = updates.validate(zone_row, body, today())
+    try:
+        updates.apply_status_update(
+            session,
+            zone_row,
+            current_user,
+            expected_version=expected,
+            change=change,
+            today=today(),
+            channel="api",
+            request_id=request_id,
+            remote_addr=request.remote_addr or "",
+        )
+    except updates.VersionConflict as exc:
+        raise PreconditionFailed(
+            _l(
+                "The zone has changed since you read it (now version %(v)d): read it again.",
+                v=exc.zone.version,
+            )
+        ) from None
+    session.commit()
+    return _feature_response(zone_row.code, zone_row.version)
+
+
+def _idempotency_key() -> uuid.UUID | None:
+    raw = request.headers.get("Idempotency-Key")
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise BadRequest(_l("Idempotency-Key must be a UUID.")) from None
 
 
 @bp.get("/api/tasks")

@@ -225,6 +225,49 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
     return render_parts(fmap, static_url)
 
 
+class OutlineEditor(JSCSSMixin, MacroElement):
+    """Leaflet.draw (folium's Draw plugin assets) on a feature group holding the zone's outline parts."""
+
+    default_js = plugins.Draw.default_js
+    default_css = plugins.Draw.default_css
+    _template = Template("""
+{% macro script(this, kwargs) %}
+khgeo.outlineEditor({{ this._parent.get_name() }}, {{ this.options_json }});
+{% endmacro %}
+""")
+
+    def __init__(self, geometry_json: str | None, field_id: str):
+        super().__init__()
+        self._name = "OutlineEditor"
+        geometry = json.loads(geometry_json) if geometry_json else None
+        self.options_json = script_json({"geometry": geometry, "field": field_id})
+
+
+def build_outline_editor(
+    *,
+    geometry_json: str | None,
+    districts_json: str,
+    bounds,
+    tiles_url: str,
+    tiles_attribution: str,
+    layer_names: dict[str, str],
+    static_url: Callable[[str], str],
+) -> MapParts:
+    fmap = folium.Map(
+        location=None, tiles=None, zoom_start=14, max_zoom=20, control_scale=True, height="100%"
+    )
+    if tiles_url:
+        folium.TileLayer(tiles_url, attr=tiles_attribution, name=layer_names["basemap"], max_zoom=20).add_to(
+            fmap
+        )
+    BlankBasemap(layer_names["no_basemap"], show=not tiles_url).add_to(fmap)
+    DistrictsLayer(layer_names["districts"], districts_json).add_to(fmap)
+    OutlineEditor(geometry_json, "geojson").add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    fmap.fit_bounds(bounds or PROVINCE_BOUNDS)
+    return render_parts(fmap, static_url)
+
+
 def render_parts(fmap: folium.Map, static_url: Callable[[str], str]) -> MapParts:
     localize(fmap, static_url)
     root = fmap.get_root()

@@ -38,6 +38,7 @@ from khgeo.models import (
     Task,
     Zone,
 )
+from khgeo.services.updates import snapshot
 
 DATA_DIR = PROJECT_ROOT / "data"
 # By law (Decree 35/2022/NĐ-CP, art. 68) the provincial zone board manages every KCN; CCN managers vary and are
@@ -279,6 +280,18 @@ class Seeder:
                 osm_ref=entry.get("osm_ref", ""),
             )
             self._add("zones", zone)
+            # the sourced figures are the first entry of the zone's history
+            self.session.add(
+                snapshot(
+                    zone,
+                    zone_version=1,
+                    kind="seed",
+                    source="seed",
+                    as_of=zone.as_of,
+                    geom=zone.geom,
+                    geometry_source=zone.geometry_source,
+                )
+            )
             existing[zone.code] = zone
         unknown = set(outlines) - seen
         if unknown:

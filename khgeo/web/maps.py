@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from khgeo.geo.mapbuilder import MapParts, ZoneMapSpec, build_zone_map
+from khgeo.geo.mapbuilder import MapParts, ZoneMapSpec, build_outline_editor, build_zone_map
 from khgeo.models import ZONE_KINDS
 from khgeo.services.admin_units import districts_overlay_json
 from khgeo.services.indicators import Indicator
@@ -103,3 +103,16 @@ def single_zone_map(session: Session, code: str, indicator: Indicator, bounds) -
         plugins=False,
     )
     return build_zone_map(spec, _static)
+
+
+def outline_editor_map(session: Session, code: str, geometry_json: str | None, bounds) -> MapParts:
+    """The admin's outline editor: the zone's outline editable with Leaflet.draw, districts for reference."""
+    return build_outline_editor(
+        geometry_json=geometry_json,
+        districts_json=districts_overlay_json(session),
+        bounds=bounds,
+        tiles_url=current_app.config["KHGEO_TILES_URL"],
+        tiles_attribution=current_app.config["KHGEO_TILES_ATTRIBUTION"],
+        layer_names=_layer_names(),
+        static_url=_static,
+    )

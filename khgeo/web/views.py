@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_login import current_user
 
 from khgeo.app import get_session, today
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS
+from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
 from khgeo.services.admin_units import list_districts
 from khgeo.services.indicators import INDICATORS, get_indicator
@@ -48,15 +50,29 @@ def zone_page(code: str):
     zone = get_zone(session, code)
     indicator = get_indicator(request.args.get("color"))
     parts = single_zone_map(session, zone.code, indicator, zone_bounds(session, ZoneFilter(code=zone.code)))
+    timeline = updates.history(session, zone)
     return render_template(
-        "zones/zone.html", zone=zone, parts=parts, tasks=_task_rows(zone.tasks), sources=_sources(zone)
+        "zones/zone.html",
+        zone=zone,
+        parts=parts,
+        tasks=_task_rows(zone.tasks),
+        sources=_sources(zone),
+        timeline=timeline,
+        series=updates.chart_series(timeline),
+        can_update=authz.can_update_status(current_user, zone),
+        can_edit_geometry=authz.can_edit_geometry(current_user),
     )
 
 
 @bp.get("/zones/<code>/popup")
 def zone_popup(code: str):
     zone = get_zone(get_session(), code)
-    return render_template("zones/_popup.html", zone=zone, tasks=_task_rows(zone.tasks))
+    return render_template(
+        "zones/_popup.html",
+        zone=zone,
+        tasks=_task_rows(zone.tasks),
+        can_update=authz.can_update_status(current_user, zone),
+    )
 
 
 def _task_rows(tasks) -> list[dict]:

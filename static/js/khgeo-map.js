@@ -189,8 +189,44 @@
     latlng.layer.openPopup();
   }
 
+  // The admin's outline editor: each polygon part is its own layer (Leaflet.draw cannot edit multi-polygons),
+  // and every change writes the whole outline back into the form's hidden field as a GeoJSON MultiPolygon.
+  function outlineEditor(map, opts) {
+    var group = L.featureGroup().addTo(map);
+    var field = document.getElementById(opts.field);
+    var style = { color: '#b42318', weight: 2, fillOpacity: 0.25 };
+    if (opts.geometry) {
+      var parts = opts.geometry.type === 'Polygon' ? [opts.geometry.coordinates] : opts.geometry.coordinates;
+      parts.forEach(function (rings) {
+        var latlngs = rings.map(function (ring) { return ring.map(function (p) { return [p[1], p[0]]; }); });
+        L.polygon(latlngs, style).addTo(group);
+      });
+    }
+    function write() {
+      var coordinates = [];
+      group.eachLayer(function (layer) {
+        var geometry = layer.toGeoJSON(6).geometry;
+        if (geometry.type === 'Polygon') { coordinates.push(geometry.coordinates); }
+        if (geometry.type === 'MultiPolygon') { coordinates = coordinates.concat(geometry.coordinates); }
+      });
+      field.value = coordinates.length ? JSON.stringify({ type: 'MultiPolygon', coordinates: coordinates }) : '';
+    }
+    var control = new L.Control.Draw({
+      edit: { featureGroup: group },
+      draw: { polyline: false, circle: false, circlemarker: false, marker: false,
+        polygon: { allowIntersection: false, showArea: true, shapeOptions: style }, rectangle: { shapeOptions: style } }
+    });
+    map.addControl(control);
+    map.on(L.Draw.Event.CREATED, function (event) { group.addLayer(event.layer); write(); });
+    map.on(L.Draw.Event.EDITED, write);
+    map.on(L.Draw.Event.DELETED, write);
+    khgeo.editor = { group: group, write: write };
+    return group;
+  }
+
   var khgeo = {
     fold: fold, classify: classify, zonesLayer: zonesLayer, districtsLayer: districtsLayer, legend: legend,
+    outlineEditor: outlineEditor,
     searchFilter: searchFilter, searchMoveTo: searchMoveTo, drawn: 0, pending: 0
   };
   global.khgeo = khgeo;

@@ -1,0 +1,172 @@
+"""Zone outlines: reading GeoJSON, validating an outline, and saving it with history (admin only).
+
+Checks: the geometry must be valid and polygonal and lie inside the province; an area far from the stated
+(legal) area is a warning, not an error, because stated areas and surveyed outlines legitimately differ.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from geoalchemy2.shape import from_shape
+from pyproj import Geod
+from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from khgeo.errors import KhgeoError
+from khgeo.models import District, User, Zone
+from khgeo.services.audit import record
+from khgeo.services.updates import VersionConflict, snapshot
+
+MAX_GEOJSON_BYTES = 5 * 1024 * 1024
+# the province edge may be crossed by this much (degrees, ~100 m) before an outline counts as outside
+PROVINCE_TOLERANCE_DEG = 0.001
+PLAUSIBLE_AREA_RATIO = (0.5, 2.0)
+_GEOD = Geod(ellps="WGS84")
+
+
+class InvalidGeometry(KhgeoError):
+    status = 422
+
+    def __init__(self, message):
+        super().__init__(message, field="geometry")
+
+
+@dataclass
+class Outline:
+    geometry: MultiPolygon
+    area_ha: float
+    warnings: list[Any] = field(default_factory=list)
+
+
+def parse_geojson(text: str | bytes) -> BaseGeometry:
+    """A geometry from a GeoJSON geometry, Feature, or FeatureCollection of polygonal features."""
+    if len(text) > MAX_GEOJSON_BYTES:
+        raise InvalidGeometry(_l("The GeoJSON file is too large (5 MB at most)."))
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidGeometry(_l("This is not a GeoJSON file.")) from None
+    if not isinstance(data, dict):
+        raise InvalidGeometry(_l("This is not a GeoJSON file."))
+    if data.get("type") == "FeatureCollection":
+        features = data.get("features") or []
+        if len(features) != 1:
+            raise InvalidGeometry(
+                _l("The file must hold exactly one feature (it holds %(n)d).", n=len(features))
+            )
+        data = features[0]
+    if data.get("type") == "Feature":
+        data = data.get("geometry")
+    if not isinstance(data, dict) or "type" not in data:
+        raise InvalidGeometry(_l("The file holds no geometry."))
+    try:
+        return shape(data)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        raise InvalidGeometry(_l("The geometry cannot be read.")) from None
+
+
+def geodesic_area_ha(geometry: BaseGeometry) -> float:
+    return abs(_GEOD.geometry_area_perimeter(geometry)[0]) / 10_000
+
+
+def check_outline(session: Session, geometry: BaseGeometry, stated_area_ha: float | None) -> Outline:
+    if isinstance(geometry, Polygon):
+        geometry = MultiPolygon([geometry])
+    if not isinstance(geometry, MultiPolygon) or geometry.is_empty:
+        raise InvalidGeometry(_l("An outline must be a polygon, not a %(kind)s.", kind=geometry.geom_type))
+    if geometry.has_z:
+        geometry = MultiPolygon(
+            [
+                Polygon([c[:2] for c in p.exterior.coords], [[c[:2] for c in r.coords] for r in p.interiors])
+                for p in geometry.geoms
+            ]
+        )
+    if not geometry.is_valid:
+        raise InvalidGeometry(_l("The outline crosses itself or is otherwise invalid: redraw it."))
+    minx, miny, maxx, maxy = geometry.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidGeometry(_l("Coordinates must be longitude/latitude (WGS 84)."))
+    province = select(func.ST_Buffer(func.ST_Union(District.geom), PROVINCE_TOLERANCE_DEG)).scalar_subquery()
+    inside = session.scalar(select(func.ST_CoveredBy(func.ST_GeomFromText(geometry.wkt, 4326), province)))
+    if not inside:
+        raise InvalidGeometry(_l("The outline is not inside the province."))
+    area = geodesic_area_ha(geometry)
+    outline = Outline(geometry=geometry, area_ha=area)
+    if stated_area_ha:
+        ratio = area / float(stated_area_ha)
+        low, high = PLAUSIBLE_AREA_RATIO
+        if not low <= ratio <= high:
+            outline.warnings.append(
+                _l(
+                    "The outline measures %(area).1f ha but the stated area is %(stated).1f ha: check that it is the right one.",
+                    area=area,
+                    stated=float(stated_area_ha),
+                )
+            )
+    return outline
+
+
+def save_outline(
+    session: Session,
+    zone: Zone,
+    user: User,
+    outline: Outline,
+    *,
+    expected_version: int,
+    source: str,
+    note: str = "",
+    channel: str = "web",
+    context: dict | None = None,
+) -> None:
+    """Replace the zone's outline if it is still at ``expected_version``; history and audit record it."""
+    if source not in ("surveyed", "imported"):
+        raise InvalidGeometry(_l("Say where the outline comes from (surveyed or imported)."))
+    if zone.version != expected_version:
+        raise VersionConflict(zone)
+    old_area = None if zone.computed_area_ha is None else round(zone.computed_area_ha, 2)
+    old_source = zone.geometry_source
+    zone.geom = from_shape(outline.geometry, srid=4326)
+    zone.geometry_source = source
+    zone.geometry_note = note
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        session.refresh(zone)
+        raise VersionConflict(zone) from None
+    session.refresh(zone, ["computed_area_ha"])
+    changes = {
+        "geometry": [old_area, round(zone.computed_area_ha, 2)],
+        "geometry_source": [old_source, source],
+    }
+    session.add(
+        snapshot(
+            zone,
+            zone_version=zone.version,
+            kind="geometry",
+            user=user,
+            as_of=zone.as_of,
+            note=note,
+            source=channel,
+            geom=zone.geom,
+            geometry_source=source,
+            changes=changes,
+        )
+    )
+    record(
+        session,
+        user,
+        "zone.geometry",
+        "zone",
+        zone.code,
+        changes,
+        {"channel": channel, "version": zone.version, "note": note, **(context or {})},
+    )
+    session.flush()

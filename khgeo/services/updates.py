@@ -1,0 +1,323 @@
+"""Field updates of a zone's status: validation, the version check that prevents lost updates, and history.
+
+The same functions serve the HTML form and PATCH /api/zones/<code>: one set of rules, one set of messages.
+A save names the version it was based on; if the zone has moved on since, it is refused (VersionConflict) and
+nothing is written. A retried request (same request_id) is recognised and not applied twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from khgeo.errors import KhgeoError
+from khgeo.models import WWTP_STATUSES, Photo, User, Zone, ZoneUpdate
+from khgeo.services.audit import record
+from khgeo.services.photos import ProcessedPhoto
+
+# What field staff report; the zone's current values of these are those of its latest update.
+STATUS_FIELDS = (
+    "clearance_area_ha",
+    "cleared_area_ha",
+    "households_total",
+    "households_agreed",
+    "wwtp_status",
+    "wwtp_capacity_m3_day",
+    "infrastructure_pct",
+    "occupancy_pct",
+)
+# accepted in a request besides STATUS_FIELDS
+EXTRA_FIELDS = ("clearance_pct", "as_of", "note")
+MAX_AREA_HA = Decimal("100000")
+MAX_NOTE = 4000
+
+
+class VersionConflict(KhgeoError):
+    status = 409
+
+    def __init__(self, zone: Zone):
+        super().__init__(
+            _l("Someone saved this zone after you opened it. Check the current values and redo your change.")
+        )
+        self.zone = zone
+
+
+class ValidationFailed(KhgeoError):
+    status = 422
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__(_l("Some values are not valid."))
+        self.errors = errors
+
+
+@dataclass
+class StatusChange:
+    """A validated update: the new values of the fields given, plus note and as-of date."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    as_of: dt.date | None = None
+    note: str = ""
+
+
+def _number(raw: Any, name: str, errors: dict, *, integer: bool = False) -> Decimal | int | None:
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    if isinstance(raw, bool):
+        errors[name] = _l("Enter a number.")
+        return None
+    try:
+        number = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation:
+        errors[name] = _l("Enter a number.")
+        return None
+    if not number.is_finite():
+        errors[name] = _l("Enter a number.")
+        return None
+    if number < 0:
+        errors[name] = _l("Cannot be negative.")
+        return None
+    if integer:
+        if number != number.to_integral_value():
+            errors[name] = _l("Enter a whole number.")
+            return None
+        return int(number)
+    return number
+
+
+def _percent(raw: Any, name: str, errors: dict) -> Decimal | None:
+    number = _number(raw, name, errors)
+    if number is not None and number > 100:
+        errors[name] = _l("Must be between 0 and 100 %.")
+        return None
+    return number
+
+
+def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChange:
+    """Check a request's fields; raise ValidationFailed with a message per field. Absent fields keep their value."""
+    errors: dict[str, Any] = {}
+    change = StatusChange()
+    unknown = set(data) - set(STATUS_FIELDS) - set(EXTRA_FIELDS)
+    for name in sorted(unknown):
+        errors[name] = _l("This field cannot be changed here.")
+
+    values: dict[str, Any] = {}
+    for name in ("clearance_area_ha", "cleared_area_ha", "wwtp_capacity_m3_day"):
+        if name in data:
+            values[name] = _number(data[name], name, errors)
+            if values[name] is not None and values[name] > MAX_AREA_HA:
+                errors[name] = _l("This value is too large.")
+    for name in ("households_total", "households_agreed"):
+        if name in data:
+            values[name] = _number(data[name], name, errors, integer=True)
+    for name in ("infrastructure_pct", "occupancy_pct"):
+        if name in data:
+            values[name] = _percent(data[name], name, errors)
+    if "wwtp_status" in data:
+        status = data["wwtp_status"] or None
+        if status not in (None, *WWTP_STATUSES):
+            errors["wwtp_status"] = _l("Choose one of the listed statuses.")
+        values["wwtp_status"] = status
+
+    area_to_clear = values.get("clearance_area_ha", zone.clearance_area_ha)
+    if "clearance_pct" in data and data["clearance_pct"] not in (None, ""):
+        percent = _percent(data["clearance_pct"], "clearance_pct", errors)
+        if percent is not None:
+            if not area_to_clear:
+                errors["clearance_pct"] = _l(
+                    "Enter the area to clear first: the percentage is derived from it."
+                )
+            elif values.get("cleared_area_ha") is None:
+                values["cleared_area_ha"] = (Decimal(area_to_clear) * percent / 100).quantize(Decimal("0.01"))
+    cleared = values.get("cleared_area_ha", zone.cleared_area_ha)
+    if (
+        cleared is not None
+        and area_to_clear is not None
+        and cleared > area_to_clear
+        and "cleared_area_ha" not in errors
+    ):
+        errors["cleared_area_ha"] = _l(
+            "The area cleared cannot exceed the area to clear (%(area)s ha).", area=area_to_clear
+        )
+    total = values.get("households_total", zone.households_total)
+    agreed = values.get("households_agreed", zone.households_agreed)
+    if total is not None and agreed is not None and agreed > total and "households_agreed" not in errors:
+        errors["households_agreed"] = _l("Cannot exceed the total number of households (%(n)s).", n=total)
+
+    if data.get("as_of") not in (None, ""):
+        raw = data["as_of"]
+        try:
+            change.as_of = raw if isinstance(raw, dt.date) else _parse_date(str(raw))
+        except ValueError:
+            errors["as_of"] = _l("Enter a date as dd/mm/yyyy.")
+        else:
+            if change.as_of > today:
+                errors["as_of"] = _l("The date cannot be in the future.")
+            elif change.as_of.year < 2000:
+                errors["as_of"] = _l("The date is too far in the past.")
+    note = str(data.get("note") or "").strip()
+    if len(note) > MAX_NOTE:
+        errors["note"] = _l("The note is too long (%(n)d characters at most).", n=MAX_NOTE)
+    change.note = note
+    if errors:
+        raise ValidationFailed(errors)
+    change.values = values
+    return change
+
+
+def _parse_date(text: str) -> dt.date:
+    """dd/mm/yyyy as people write it; ISO yyyy-mm-dd as programs and <input type=date> send it."""
+    text = text.strip()
+    if "/" in text:
+        return dt.datetime.strptime(text, "%d/%m/%Y").date()
+    return dt.date.fromisoformat(text)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(zone: Zone, **fields: Any) -> ZoneUpdate:
+    """A history entry holding the zone's current figures."""
+    values = {name: getattr(zone, name) for name in STATUS_FIELDS}
+    return ZoneUpdate(zone=zone, **values, **fields)
+
+
+def find_retry(session: Session, request_id: uuid.UUID | None) -> ZoneUpdate | None:
+    if request_id is None:
+        return None
+    return session.scalars(select(ZoneUpdate).where(ZoneUpdate.request_id == request_id)).one_or_none()
+
+
+def apply_status_update(
+    session: Session,
+    zone: Zone,
+    user: User,
+    *,
+    expected_version: int,
+    change: StatusChange,
+    today: dt.date,
+    photos: list[ProcessedPhoto] = (),
+    channel: str = "web",
+    request_id: uuid.UUID | None = None,
+    remote_addr: str = "",
+) -> ZoneUpdate:
+    """Apply a validated change if the zone is still at ``expected_version``; append history and audit.
+
+    The caller commits. Concurrent savers of the same version serialise on the zone row: the first wins, the
+    others find the version moved (UPDATE … WHERE version = expected matches nothing) and get VersionConflict.
+    """
+    if zone.version != expected_version:
+        raise VersionConflict(zone)
+    as_of = change.as_of or today
+    # a report about an earlier date goes into the history without rolling the current figures back
+    is_current = zone.as_of is None or as_of >= zone.as_of
+    changes = {}
+    if is_current:
+        for name, new in change.values.items():
+            old = getattr(zone, name)
+            if old != new:
+                changes[name] = [_plain(old), _plain(new)]
+                setattr(zone, name, new)
+        if zone.as_of != as_of:
+            changes["as_of"] = [_plain(zone.as_of), as_of.isoformat()]
+            zone.as_of = as_of
+    zone.updated_at = dt.datetime.now(dt.UTC)
+    try:
+        session.flush()  # bumps zone.version, guarded by the version it was read at
+    except StaleDataError:
+        session.rollback()
+        session.refresh(zone)
+        raise VersionConflict(zone) from None
+
+    entry = snapshot(
+        zone,
+        zone_version=zone.version,
+        kind="status",
+        user=user,
+        as_of=as_of,
+        note=change.note,
+        source=channel,
+        request_id=request_id,
+        changes=changes,
+    )
+    if not is_current:  # the entry records what was reported for that date
+        for name, new in change.values.items():
+            setattr(entry, name, new)
+    for photo in photos:
+        entry.photos.append(Photo(**_photo_columns(photo)))
+    session.add(entry)
+    record(
+        session,
+        user,
+        "zone.update",
+        "zone",
+        zone.code,
+        changes,
+        {
+            "channel": channel,
+            "version": zone.version,
+            "note": change.note,
+            "photos": len(photos),
+            "remote_addr": remote_addr,
+            "as_of": as_of.isoformat(),
+        },
+    )
+    session.flush()
+    return entry
+
+
+def _photo_columns(photo: ProcessedPhoto) -> dict:
+    return {
+        "content": photo.content,
+        "thumbnail": photo.thumbnail,
+        "content_type": photo.content_type,
+        "width": photo.width,
+        "height": photo.height,
+        "byte_size": photo.byte_size,
+        "sha256": photo.sha256,
+        "original_name": photo.original_name,
+        "gps_lat": photo.gps_lat,
+        "gps_lon": photo.gps_lon,
+        "taken_at": photo.taken_at,
+    }
+
+
+def history(session: Session, zone: Zone) -> list[ZoneUpdate]:
+    """The zone's timeline, newest first."""
+    query = (
+        select(ZoneUpdate)
+        .where(ZoneUpdate.zone_id == zone.id)
+        .options(
+            selectinload(ZoneUpdate.user),
+            selectinload(ZoneUpdate.photos).load_only(
+                Photo.id, Photo.width, Photo.height, Photo.gps_lat, Photo.gps_lon, Photo.original_name
+            ),
+        )
+        .order_by(ZoneUpdate.as_of.desc().nulls_last(), ZoneUpdate.created_at.desc(), ZoneUpdate.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def chart_series(timeline: list[ZoneUpdate]) -> dict:
+    """Clearance % and infrastructure % by as-of date, oldest first, for the zone page's chart."""
+    points = sorted((u for u in timeline if u.as_of is not None), key=lambda u: (u.as_of, u.created_at, u.id))
+    return {
+        "dates": [u.as_of.isoformat() for u in points],
+        "clearance_pct": [None if u.clearance_pct is None else float(u.clearance_pct) for u in points],
+        "infrastructure_pct": [
+            None if u.infrastructure_pct is None else float(u.infrastructure_pct) for u in points
+        ],
+    }

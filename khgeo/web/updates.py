@@ -1,0 +1,157 @@
+"""The field update form (mobile-first), site photos, and the zone's history."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from khgeo.app import get_session, today
+from khgeo.models import WWTP_STATUSES, Photo
+from khgeo.services import authz, updates
+from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, process_photo
+from khgeo.services.zones import get_zone
+from khgeo.web import bp
+from khgeo.web.geometry import edit_outline
+
+FORM_FIELDS = (
+    "as_of",
+    "clearance_area_ha",
+    "cleared_area_ha",
+    "clearance_pct",
+    "households_total",
+    "households_agreed",
+    "wwtp_status",
+    "wwtp_capacity_m3_day",
+    "infrastructure_pct",
+    "occupancy_pct",
+    "note",
+)
+
+
+class UpdateForm(FlaskForm):
+    """Fields are rendered by the template and checked by services.updates; this carries the CSRF token."""
+
+
+def _submitted() -> dict[str, str]:
+    """The fields the user sent, as typed (so a refused save shows them again)."""
+    return {name: request.form.get(name, "") for name in FORM_FIELDS}
+
+
+def _current(zone) -> dict[str, str]:
+    values = {
+        name: "" if getattr(zone, name) is None else str(getattr(zone, name))
+        for name in updates.STATUS_FIELDS
+    }
+    values["wwtp_status"] = zone.wwtp_status or ""
+    values["clearance_pct"] = "" if zone.clearance_pct is None else str(zone.clearance_pct)
+    values["as_of"] = today().isoformat()
+    values["note"] = ""
+    return values
+
+
+def _render(zone, form, values, *, errors=None, conflict=None, status=200):
+    return render_template(
+        "zones/update.html",
+        zone=zone,
+        form=form,
+        values=values,
+        errors=errors or {},
+        conflict=conflict,
+        wwtp_statuses=WWTP_STATUSES,
+        max_photos=MAX_PHOTOS_PER_UPDATE,
+        today=today(),
+        request_id=request.form.get("request_id") or str(uuid.uuid4()),
+        version=conflict.version if conflict is not None else request.form.get("version", zone.version),
+    ), status
+
+
+@bp.route("/zones/<code>/update", methods=["GET", "POST"])
+def zone_update(code: str):
+    session = get_session()
+    zone = get_zone(session, code)
+    authz.require(authz.can_update_status(current_user, zone), current_user)
+    form = UpdateForm()
+    if request.method == "GET":
+        return _render(zone, form, _current(zone))
+    if not form.validate_on_submit():  # CSRF
+        abort(400)
+    submitted = _submitted()
+    request_id = _uuid(request.form.get("request_id"))
+    if (retry := updates.find_retry(session, request_id)) is not None and retry.zone_id == zone.id:
+        flash(_("Saved."), "success")  # a resend of a save that already went through: nothing to do
+        return redirect(url_for("web.zone_page", code=zone.code), 303)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    if version != zone.version:
+        return _render(zone, form, submitted, conflict=zone, status=409)
+    try:
+        photos = _photos()
+        data = {name: value for name, value in submitted.items() if name not in ("clearance_pct",) or value}
+        change = updates.validate(zone, data, today())
+        updates.apply_status_update(
+            session,
+            zone,
+            current_user,
+            expected_version=version,
+            change=change,
+            today=today(),
+            photos=photos,
+            channel="web",
+            request_id=request_id,
+            remote_addr=request.remote_addr or "",
+        )
+    except updates.ValidationFailed as exc:
+        return _render(zone, form, submitted, errors=exc.errors, status=422)
+    except PhotoRejected as exc:
+        return _render(zone, form, submitted, errors={"photos": exc.message}, status=422)
+    except updates.VersionConflict as exc:
+        return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
+    session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("web.zone_page", code=zone.code), 303)
+
+
+def _uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _photos() -> list:
+    files = [upload for upload in request.files.getlist("photos") if upload and upload.filename]
+    if len(files) > MAX_PHOTOS_PER_UPDATE:
+        raise PhotoRejected(_l("At most %(n)d photos per update.", n=MAX_PHOTOS_PER_UPDATE))
+    return [process_photo(upload.read(), upload.filename) for upload in files]
+
+
+def _photo_response(photo_id: int, attribute: str) -> Response:
+    photo = get_session().get(Photo, photo_id)
+    if photo is None:
+        abort(404)
+    response = Response(getattr(photo, attribute), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/photos/<int:photo_id>")
+def photo(photo_id: int):
+    return _photo_response(photo_id, "content")
+
+
+@bp.get("/photos/<int:photo_id>/thumb")
+def photo_thumbnail(photo_id: int):
+    return _photo_response(photo_id, "thumbnail")
+
+
+@bp.route("/zones/<code>/geometry", methods=["GET", "POST"])
+def zone_geometry(code: str):
+    return edit_outline(code)

@@ -1,0 +1,77 @@
+/* The field update form on a weak network: send with fetch so a failed connection never loses what was typed.
+ * A draft is kept in localStorage until the save succeeds; a resend is harmless (the server recognises the
+ * request_id, and the version check refuses a save based on stale figures).
+ */
+(function () {
+  'use strict';
+  var form = document.getElementById('update-form');
+  if (!form || !window.fetch || !window.FormData) { return; }
+  var key = form.getAttribute('data-draft-key');
+  var message = form.querySelector('.offline-message');
+  var fields = ['as_of', 'clearance_area_ha', 'cleared_area_ha', 'clearance_pct', 'households_total',
+    'households_agreed', 'wwtp_status', 'wwtp_capacity_m3_day', 'infrastructure_pct', 'occupancy_pct', 'note',
+    'request_id', 'version'];
+
+  function saveDraft() {
+    var draft = {};
+    fields.forEach(function (name) { if (form.elements[name]) { draft[name] = form.elements[name].value; } });
+    try { localStorage.setItem(key, JSON.stringify(draft)); } catch (e) { /* storage full or disabled */ }
+  }
+
+  function restoreDraft() {
+    var raw = null;
+    try { raw = localStorage.getItem(key); } catch (e) { return; }
+    if (!raw) { return; }
+    var draft = JSON.parse(raw);
+    // only a draft made against the version shown now: otherwise the server's conflict page is the guide
+    if (draft.version !== form.elements.version.value) { return; }
+    fields.forEach(function (name) {
+      if (form.elements[name] && draft[name] !== undefined) { form.elements[name].value = draft[name]; }
+    });
+  }
+
+  if (!form.querySelector('[aria-invalid]') && !document.querySelector('.conflict')) { restoreDraft(); }
+  form.addEventListener('input', saveDraft);
+
+  function onSubmit(event) {
+    event.preventDefault();
+    saveDraft();
+    message.hidden = true;
+    var button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    fetch(form.action || window.location.href, { method: 'POST', body: new FormData(form), credentials: 'same-origin' })
+      .then(function (response) {
+        if (response.redirected && response.ok) {
+          try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
+          window.location.assign(response.url);
+          return null;
+        }
+        return response.text().then(function (html) {
+          // a refused save (conflict, invalid value): show the server's page, which keeps what was typed
+          var page = new DOMParser().parseFromString(html, 'text/html');
+          var main = page.querySelector('main');
+          if (!main) { throw new Error('unexpected response'); }
+          document.querySelector('main').replaceWith(main);
+          window.scrollTo(0, 0);
+          var again = document.getElementById('update-form');
+          if (again) {
+            // keep the photos the user picked: file inputs cannot be re-filled from the server's page
+            var picked = form.elements.photos;
+            if (picked && picked.files.length && again.elements.photos) { again.elements.photos.replaceWith(picked); }
+            form = again;
+            key = form.getAttribute('data-draft-key');
+            message = form.querySelector('.offline-message');
+            form.addEventListener('input', saveDraft);
+            form.addEventListener('submit', onSubmit);
+          }
+        });
+      })
+      .catch(function () {
+        message.textContent = form.getAttribute('data-offline-message');
+        message.hidden = false;
+        button.disabled = false;
+      });
+  }
+
+  form.addEventListener('submit', onSubmit);
+}());
