@@ -126,10 +126,16 @@ def users() -> None:
     "--district", "districts", multiple=True, help="District (GSO code or name) a field user may edit."
 )
 @click.option("--name", "display_name", default="", help="Full name shown in the history.")
+@click.option("--agency", default=None, help="Agency code the user reports for (e.g. SCT, UBND_VY).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 @with_database
 def users_create(
-    username: str, role: str, districts: tuple[str, ...], display_name: str, password_stdin: bool
+    username: str,
+    role: str,
+    districts: tuple[str, ...],
+    display_name: str,
+    agency: str | None,
+    password_stdin: bool,
 ) -> None:
     """Create an account (the password is asked for, or read with --password-stdin)."""
     from khgeo.services import accounts
@@ -140,7 +146,13 @@ def users_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with get_db().session() as session:
         user = accounts.create_user(
-            session, username, password, role, districts=list(districts), display_name=display_name
+            session,
+            username,
+            password,
+            role,
+            districts=list(districts),
+            display_name=display_name,
+            agency=agency,
         )
         district_names = ", ".join(d.name for d in user.districts)
     click.echo(f"created {user.username} ({role}{': ' + district_names if district_names else ''})")
@@ -181,6 +193,30 @@ def users_disable(username: str) -> None:
     with get_db().session() as session:
         accounts.disable_user(session, username)
     click.echo(f"disabled {username}")
+
+
+@main.command("report")
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@with_database
+def report_command(year: int, fmt: str, output: str) -> None:
+    """Write the consolidated yearly report on the plan (Word or Excel)."""
+    from khgeo.app import today
+    from khgeo.services import report_data
+    from khgeo.services.report_docx import render_docx
+    from khgeo.services.report_xlsx import render_xlsx
+
+    with get_db().session() as session:
+        data = report_data.gather(session, year, today())
+    body = render_docx(data) if fmt == "docx" else render_xlsx(data)
+    with open(output, "wb") as handle:
+        handle.write(body)
+    counts = data.counts
+    click.echo(
+        f"{output}: {counts['zones']} zones, {counts['tasks']} tasks ({counts['overdue']} overdue), "
+        f"{counts['agencies_submitted']}/{counts['agencies']} agencies reported"
+    )
 
 
 @main.command("serve")

@@ -38,3 +38,15 @@ class DataError(KhgeoError):
     """Seed or import data is wrong: the message names the file and the feature."""
 
     status = 422
+
+
+class ValidationFailed(KhgeoError):
+    """Values a user entered are invalid: ``errors`` maps each field to its message."""
+
+    status = 422
+
+    def __init__(self, errors: dict):
+        from flask_babel import lazy_gettext as _l
+
+        super().__init__(_l("Some values are not valid."))
+        self.errors = errors

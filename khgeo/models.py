@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     event,
     func,
 )
@@ -409,3 +410,69 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(60), index=True)
     remote_addr: Mapped[str] = mapped_column(String(64), default="", index=True)
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class TaskProgress(Base):
+    """A progress note on a task by an agency's user, optionally changing its status. Append-only."""
+
+    __tablename__ = "task_progress"
+    __table_args__ = (CheckConstraint(f"status IS NULL OR {_in('status', TASK_STATUSES)}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reported_on: Mapped[dt.date] = mapped_column(
+        Date
+    )  # the day the progress refers to (dd/mm/yyyy in the UI)
+    status: Mapped[str | None] = mapped_column(String(20))  # the task's new status, if it changed
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    task: Mapped[Task] = relationship()
+    user: Mapped[User | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+
+
+class AgencyReport(Base):
+    """An agency's yearly report to the zone board on the plan (due 15/12; 01/05 in 2024)."""
+
+    __tablename__ = "agency_reports"
+    __table_args__ = (
+        CheckConstraint("year BETWEEN 2022 AND 2100", name="year"),
+        UniqueConstraint("agency_id", "year", name="uq_agency_reports_agency_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    year: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_name: Mapped[str] = mapped_column(Text, default="")
+    attachment_type: Mapped[str] = mapped_column(String(100), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    agency: Mapped[Agency] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+    items: Mapped[list[AgencyReportItem]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="AgencyReportItem.task_id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AgencyReportItem(Base):
+    """What an agency reports for one task in its yearly report."""
+
+    __tablename__ = "agency_report_items"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("agency_reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    report: Mapped[AgencyReport] = relationship(back_populates="items")
+    task: Mapped[Task] = relationship()

@@ -130,15 +130,17 @@ def _idempotency_key() -> uuid.UUID | None:
 
 @bp.get("/api/tasks")
 def tasks():
-    day = today()
-    return jsonify(
-        {"tasks": [task_service.task_json(task, day) for task in task_service.list_tasks(get_session())]}
-    )
+    session = get_session()
+    task_filter = task_service.parse_task_filter(session, request.args)
+    rows = task_service.list_tasks(session, task_filter, today())
+    return jsonify({"tasks": [task_service.task_json(row) for row in rows]})
 
 
 @bp.get("/api/tasks/<task_id>")
 def task(task_id: str):
-    return jsonify(task_service.task_json(task_service.get_task(get_session(), task_id), today()))
+    session = get_session()
+    row = task_service.task_row(session, task_service.get_task(session, task_id), today())
+    return jsonify(task_service.task_json(row))
 
 
 @bp.get("/healthz")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from khgeo.errors import BadRequest, KhgeoError, NotFound
-from khgeo.models import ROLES, ApiToken, District, LoginAttempt, User
+from khgeo.models import ROLES, Agency, ApiToken, District, LoginAttempt, User
 from khgeo.services.audit import record
 from khgeo.text import fold
 
@@ -62,6 +62,7 @@ def create_user(
     *,
     districts: list[str] = (),
     display_name: str = "",
+    agency: str | None = None,
     actor: User | None = None,
 ) -> User:
     username = username.strip().lower()
@@ -78,12 +79,18 @@ def create_user(
     chosen = resolve_districts(session, list(districts))
     if role == "field" and not chosen:
         raise BadRequest(_l("Field staff need at least one district (--district)."))
+    agency_row = None
+    if agency:
+        agency_row = session.scalars(select(Agency).where(Agency.code == agency.upper())).one_or_none()
+        if agency_row is None:
+            raise BadRequest(_l("Unknown agency %(value)s", value=agency))
     user = User(
         username=username,
         display_name=display_name,
         role=role,
         password_hash=generate_password_hash(password),
         districts=chosen,
+        agency=agency_row,
     )
     session.add(user)
     session.flush()

@@ -71,3 +71,41 @@ def require(allowed: bool, user) -> None:
     if _user(user) is None:
         raise Unauthorized()
     raise Forbidden()
+
+
+def _acts_for(user: User, agency) -> bool:
+    """A user acts for their agency; a district committee's user also for "UBND các huyện, thành phố"."""
+    if user.agency_id is None:
+        return False
+    if user.agency_id == agency.id:
+        return True
+    return (
+        user.agency is not None
+        and user.agency.kind == "district_committee"
+        and agency.kind == "district_committees"
+    )
+
+
+def can_set_task_status(user, task) -> bool:
+    """The lead agency's users (and admins) set a task's status; a collective task's status is the board's."""
+    user = _user(user)
+    if user is None:
+        return False
+    return user.role == "admin" or (user.agency_id is not None and user.agency_id == task.lead_agency_id)
+
+
+def can_add_progress(user, task) -> bool:
+    """Users of the lead or a coordinating agency (and admins) add progress notes."""
+    user = _user(user)
+    if user is None:
+        return False
+    if can_set_task_status(user, task) or (task.applies_to_all_agencies and user.agency_id is not None):
+        return True
+    return any(_acts_for(user, agency) for agency in [task.lead_agency, *task.coordinating_agencies])
+
+
+def can_submit_report(user, agency) -> bool:
+    user = _user(user)
+    return user is not None and (
+        user.role == "admin" or (user.agency_id is not None and user.agency_id == agency.id)
+    )

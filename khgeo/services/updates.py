@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from khgeo.errors import KhgeoError
+from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.models import WWTP_STATUSES, Photo, User, Zone, ZoneUpdate
 from khgeo.services.audit import record
 from khgeo.services.photos import ProcessedPhoto
@@ -49,14 +49,6 @@ class VersionConflict(KhgeoError):
             _l("Someone saved this zone after you opened it. Check the current values and redo your change.")
         )
         self.zone = zone
-
-
-class ValidationFailed(KhgeoError):
-    status = 422
-
-    def __init__(self, errors: dict[str, Any]):
-        super().__init__(_l("Some values are not valid."))
-        self.errors = errors
 
 
 @dataclass

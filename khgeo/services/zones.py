@@ -28,7 +28,7 @@ class ZoneFilter:
     wwtp: str | None = None  # a WWTP status, or "unknown"
     q: str | None = None  # folded search text
     bbox: tuple[float, float, float, float] | None = None
-    code: str | None = None  # one zone (its page's map); not a user-facing filter
+    codes: tuple[str, ...] | None = None  # given zones (a zone's or a task's map); not a user-facing filter
 
     @property
     def active(self) -> bool:
@@ -97,8 +97,8 @@ def resolve_district_code(session: Session, raw: str) -> str:
 
 
 def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
-    if zone_filter.code:
-        query = query.where(Zone.code == zone_filter.code)
+    if zone_filter.codes is not None:
+        query = query.where(Zone.code.in_(zone_filter.codes))
     if zone_filter.kind:
         query = query.where(Zone.kind == zone_filter.kind)
     if zone_filter.district:
@@ -224,7 +224,7 @@ def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilt
 
 
 def feature_json(session: Session, code: str) -> str:
-    query = feature_select(ZoneFilter(code=code))
+    query = feature_select(ZoneFilter(codes=(code,)))
     row = session.execute(select(cast(query.subquery().c.feature, String))).scalar_one_or_none()
     if row is None:
         raise NotFound(_l("No zone with code %(code)s", code=code))

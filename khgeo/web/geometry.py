@@ -72,7 +72,7 @@ def edit_outline(code: str):
             flash(_("Outline saved (%(area).1f ha).", area=outline.area_ha), "success")
             return redirect(url_for("web.zone_page", code=zone.code), 303)
     parts = outline_editor_map(
-        session, zone.code, submitted or None, zone_bounds(session, ZoneFilter(code=zone.code))
+        session, zone.code, submitted or None, zone_bounds(session, ZoneFilter(codes=(zone.code,)))
     )
     return render_template(
         "zones/geometry.html", zone=zone, form=form, parts=parts, error=error, geojson=submitted

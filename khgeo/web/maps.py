@@ -85,14 +85,14 @@ def zone_map(
     return build_zone_map(spec, _static)
 
 
-def single_zone_map(session: Session, code: str, indicator: Indicator, bounds) -> MapParts:
-    """The small map on a zone's page: that zone only, no plugins."""
-    data = feature_collection_json(session, ZoneFilter(code=code))
+def zones_overview_map(session: Session, codes: list[str], indicator: Indicator, bounds) -> MapParts:
+    """A small map of some zones (a zone's page, a task's page): embedded, no plugins."""
+    data = feature_collection_json(session, ZoneFilter(codes=tuple(codes)))
     spec = ZoneMapSpec(
         indicator=indicator.to_json(),
         labels=_labels(),
         popup_url=url_for("web.zone_popup", code="__code__"),
-        layers=[(code, {"data": data})],
+        layers=[(", ".join(codes), {"data": data})],
         districts_json=districts_overlay_json(session),
         bounds=bounds,
         tiles_url=current_app.config["KHGEO_TILES_URL"],

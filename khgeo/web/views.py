@@ -14,7 +14,7 @@ from khgeo.services.indicators import INDICATORS, get_indicator
 from khgeo.services.sources import describe
 from khgeo.services.zones import ZoneFilter, count_zones, get_zone, list_zones, parse_filter, zone_bounds
 from khgeo.web import bp
-from khgeo.web.maps import single_zone_map, zone_map
+from khgeo.web.maps import zone_map, zones_overview_map
 
 # Above this many matches the side list says "narrow the filter" instead of listing every zone.
 LIST_LIMIT = 300
@@ -49,7 +49,9 @@ def zone_page(code: str):
     session = get_session()
     zone = get_zone(session, code)
     indicator = get_indicator(request.args.get("color"))
-    parts = single_zone_map(session, zone.code, indicator, zone_bounds(session, ZoneFilter(code=zone.code)))
+    parts = zones_overview_map(
+        session, [zone.code], indicator, zone_bounds(session, ZoneFilter(codes=(zone.code,)))
+    )
     timeline = updates.history(session, zone)
     return render_template(
         "zones/zone.html",
@@ -75,16 +77,8 @@ def zone_popup(code: str):
     )
 
 
-def _task_rows(tasks) -> list[dict]:
-    day = today()
-    return [
-        {
-            "task": task,
-            "status": task_service.task_status(task, day),
-            "next_due": task_service.next_due(task, day),
-        }
-        for task in tasks
-    ]
+def _task_rows(tasks) -> list[task_service.TaskRow]:
+    return task_service.rows(get_session(), list(tasks), today())
 
 
 def _sources(zone) -> list[dict]:

@@ -1,0 +1,262 @@
+"""Everything the consolidated yearly report says, gathered once; the DOCX and XLSX writers only lay it out.
+
+"Tổng hợp kết quả thực hiện Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh" for a year: a summary, every
+zone with its site clearance, wastewater and infrastructure figures and their change over the year, every task
+by plan section with its agency, deadline, status and what agencies reported, the overdue tasks, the late
+agencies, and the zone outlines for the map figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from geoalchemy2.shape import to_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from khgeo.errors import KhgeoError
+from khgeo.models import AgencyReport, District, Task, Zone, ZoneUpdate
+from khgeo.services import reporting
+from khgeo.services import tasks as task_service
+
+REPORT_TITLE = "Tổng hợp kết quả thực hiện Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh"
+
+
+class NoReportData(KhgeoError):
+    status = 422
+
+
+@dataclass
+class Figures:
+    clearance_pct: Decimal | None = None
+    wwtp_status: str | None = None
+    infrastructure_pct: Decimal | None = None
+
+
+@dataclass
+class ZoneLine:
+    code: str
+    name: str
+    kind: str
+    district: str
+    start: (
+        Figures  # at the start of the year (the latest entry before 1 January), or the first one in the year
+    )
+    end: Figures  # at the end of the year (the latest entry up to 31 December)
+    updates_in_year: int
+    geometry: BaseGeometry | None
+    geometry_source: str
+
+    def change(self, attribute: str) -> Decimal | None:
+        before, after = getattr(self.start, attribute), getattr(self.end, attribute)
+        return None if before is None or after is None else after - before
+
+
+@dataclass
+class TaskLine:
+    id: str
+    section: str
+    section_title: str
+    title: str
+    text: str
+    lead_agency: str
+    coordinating_agencies: list[str]
+    deadline_text: str
+    due_date: dt.date | None
+    recurrence: str | None
+    next_due: dt.date | None
+    status: str  # not_started, in_progress, done, overdue (as of the report date)
+    reported: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (agency name, text) from the year's reports
+    progress: list[tuple[dt.date, str, str]] = field(default_factory=list)  # (date, agency, note) in the year
+
+
+@dataclass
+class AgencyLine:
+    code: str
+    name: str
+    submitted_at: dt.datetime | None
+    late: bool
+
+
+@dataclass
+class ReportData:
+    year: int
+    as_of: dt.date  # the report's date: the end of the year, or today for the current year
+    title: str
+    agency_deadline: dt.date
+    board_deadline: dt.date
+    zones: list[ZoneLine]
+    sections: list[tuple[str, str, list[TaskLine]]]  # (section, title, tasks) in plan order
+    overdue: list[TaskLine]
+    agencies: list[AgencyLine]
+    districts: list[tuple[str, BaseGeometry]]  # for the map figure
+
+    @property
+    def tasks(self) -> list[TaskLine]:
+        return [task for _section, _title, tasks in self.sections for task in tasks]
+
+    @property
+    def late_agencies(self) -> list[AgencyLine]:
+        return [agency for agency in self.agencies if agency.late]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tasks = self.tasks
+        return {
+            "zones": len(self.zones),
+            "kcn": sum(zone.kind == "KCN" for zone in self.zones),
+            "ccn": sum(zone.kind == "CCN" for zone in self.zones),
+            "ccn_without_wwtp": sum(
+                zone.kind == "CCN" and zone.end.wwtp_status == "none" for zone in self.zones
+            ),
+            "tasks": len(tasks),
+            "done": sum(task.status == "done" for task in tasks),
+            "in_progress": sum(task.status == "in_progress" for task in tasks),
+            "not_started": sum(task.status == "not_started" for task in tasks),
+            "overdue": len(self.overdue),
+            "agencies": len(self.agencies),
+            "agencies_submitted": sum(agency.submitted_at is not None for agency in self.agencies),
+            "agencies_late": len(self.late_agencies),
+        }
+
+
+def _figures(update: ZoneUpdate | None) -> Figures:
+    if update is None:
+        return Figures()
+    return Figures(update.clearance_pct, update.wwtp_status, update.infrastructure_pct)
+
+
+def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    history: dict[int, list[ZoneUpdate]] = {}
+    for update in session.scalars(
+        select(ZoneUpdate).order_by(
+            ZoneUpdate.zone_id, ZoneUpdate.as_of.nulls_first(), ZoneUpdate.created_at, ZoneUpdate.id
+        )
+    ):
+        history.setdefault(update.zone_id, []).append(update)
+    lines = []
+    zones = session.scalars(
+        select(Zone).options(selectinload(Zone.district)).order_by(Zone.kind.desc(), Zone.search_text)
+    )
+    for zone in zones:
+        entries = [u for u in history.get(zone.id, []) if u.kind != "geometry"]
+        dated = [(u.as_of or u.created_at.date(), u) for u in entries]
+        before = [u for day, u in dated if day < start]
+        within = [u for day, u in dated if start <= day <= end]
+        upto = [u for day, u in dated if day <= end]
+        lines.append(
+            ZoneLine(
+                code=zone.code,
+                name=zone.name,
+                kind=zone.kind,
+                district=zone.district.name if zone.district else "",
+                start=_figures(before[-1] if before else (within[0] if within else None)),
+                end=_figures(upto[-1] if upto else None),
+                updates_in_year=sum(u.kind != "seed" for u in within),
+                geometry=to_shape(zone.geom) if zone.geom is not None else None,
+                geometry_source=zone.geometry_source,
+            )
+        )
+    return lines
+
+
+def gather(session: Session, year: int, today: dt.date) -> ReportData:
+    """The report's content for ``year``; NoReportData when nothing was recorded for it."""
+    reporting.check_year(year, today)
+    as_of = min(today, dt.date(year, 12, 31))
+    reports = list(
+        session.scalars(
+            select(AgencyReport)
+            .where(AgencyReport.year == year)
+            .options(selectinload(AgencyReport.items), selectinload(AgencyReport.agency))
+        )
+    )
+    zone_updates = session.scalar(
+        select(func.count())
+        .select_from(ZoneUpdate)
+        .where(
+            ZoneUpdate.kind != "seed",
+            func.extract("year", func.coalesce(ZoneUpdate.as_of, ZoneUpdate.created_at)) == year,
+        )
+    )
+    rows = task_service.list_tasks(session, today=as_of)
+    progress_in_year = [note for row in rows for note in row.progress if note.reported_on.year == year]
+    if not reports and not zone_updates and not progress_in_year:
+        raise NoReportData(
+            _l(
+                "Nothing was recorded for %(year)d: no agency report, no zone update and no task "
+                "progress. There is nothing to consolidate yet.",
+                year=year,
+            )
+        )
+
+    reported: dict[str, list[tuple[str, str]]] = {}
+    for report in sorted(reports, key=lambda r: r.agency.code):
+        for item in report.items:
+            reported.setdefault(item.task_id, []).append((report.agency.name, item.text))
+    sections: dict[str, tuple[str, list[TaskLine]]] = {}
+    lines = []
+    for row in rows:
+        task: Task = row.task
+        line = TaskLine(
+            id=task.id,
+            section=task.section,
+            section_title=task.section_title,
+            title=task.title,
+            text=task.text,
+            lead_agency=task.lead_agency.name,
+            coordinating_agencies=[a.name for a in task.coordinating_agencies],
+            deadline_text=task.deadline_text,
+            due_date=task.due_date,
+            recurrence=task.recurrence,
+            next_due=row.next_due,
+            status=row.status,
+            reported=reported.get(task.id, []),
+            progress=[
+                (n.reported_on, n.agency.name if n.agency else "", n.note)
+                for n in row.progress
+                if n.reported_on.year == year
+            ],
+        )
+        top = (
+            ".".join(task.section.split(".")[:2])
+            if task.section.startswith("II.")
+            else task.section.split(".")[0]
+        )
+        sections.setdefault(top, (task.section_title, []))[1].append(line)
+        lines.append(line)
+
+    cycle = reporting.cycle_status(session, year, today)
+    agencies = [
+        AgencyLine(
+            code=s.agency.code,
+            name=s.agency.name,
+            submitted_at=s.report.submitted_at if s.report else None,
+            late=s.late(today),
+        )
+        for s in cycle.agencies
+    ]
+    districts = [
+        (d.name, to_shape(d.geom))
+        for d in session.scalars(select(District).order_by(District.code))
+        if d.geom is not None
+    ]
+    return ReportData(
+        year=year,
+        as_of=as_of,
+        title=REPORT_TITLE,
+        agency_deadline=cycle.agency_deadline,
+        board_deadline=cycle.board_deadline,
+        zones=_zone_lines(session, year),
+        sections=[(key, title, tasks) for key, (title, tasks) in sections.items()],
+        overdue=[line for line in lines if line.status == "overdue"],
+        agencies=agencies,
+        districts=districts,
+    )

@@ -1,0 +1,130 @@
+"""The reporting cycle: the board's overview, an agency's yearly report, the consolidated report download."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from khgeo.app import get_session, today
+from khgeo.errors import BadRequest, ValidationFailed
+from khgeo.services import authz, report_data, reporting
+from khgeo.web import bp
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReportForm(FlaskForm):
+    """Fields are rendered by the template and checked by services.reporting; this carries the CSRF token."""
+
+
+def _year(raw: str | None) -> int:
+    if not raw:
+        return today().year
+    if not raw.isdigit():
+        raise BadRequest(_("The year must be a number such as 2026."), field="year")
+    return int(raw)
+
+
+@bp.get("/reports")
+def reports_board():
+    session = get_session()
+    year = _year(request.args.get("year"))
+    cycle = reporting.cycle_status(session, year, today())
+    return render_template(
+        "reports/board.html",
+        cycle=cycle,
+        today=today(),
+        years=range(reporting.FIRST_YEAR, today().year + 2),
+        agency_days=cycle.days_to(cycle.agency_deadline, today()),
+        board_days=cycle.days_to(cycle.board_deadline, today()),
+    )
+
+
+@bp.route("/reports/<int:year>/<agency_code>", methods=["GET", "POST"])
+def agency_report(year: int, agency_code: str):
+    session = get_session()
+    agency = reporting.get_agency(session, agency_code)
+    reporting.check_year(year, today())
+    tasks = reporting.agency_tasks(session, agency)
+    report = reporting.get_report(session, agency, year)
+    can_submit = authz.can_submit_report(current_user, agency)
+    form = ReportForm()
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        authz.require(can_submit, current_user)
+        if not form.validate_on_submit():
+            abort(400)
+        upload = request.files.get("attachment")
+        attachment = (
+            (upload.read(reporting.MAX_ATTACHMENT_BYTES + 1), upload.filename)
+            if upload and upload.filename
+            else None
+        )
+        items = {task.id: request.form.get(f"item-{task.id}", "") for task in tasks}
+        try:
+            reporting.submit_report(
+                session,
+                agency,
+                year,
+                current_user,
+                summary=request.form.get("summary", ""),
+                items=items,
+                attachment=attachment,
+                today=today(),
+            )
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        else:
+            session.commit()
+            flash(_("Report submitted."), "success")
+            return redirect(url_for("web.agency_report", year=year, agency_code=agency.code), 303)
+    texts = {item.task_id: item.text for item in report.items} if report else {}
+    if request.method == "POST":
+        texts = {task.id: request.form.get(f"item-{task.id}", "") for task in tasks}
+    return render_template(
+        "reports/agency.html",
+        agency=agency,
+        year=year,
+        tasks=tasks,
+        report=report,
+        texts=texts,
+        form=form,
+        errors=errors,
+        can_submit=can_submit,
+        deadline=reporting.agency_deadline(session, year),
+        today=today(),
+        summary=request.form.get("summary", report.summary if report else ""),
+    ), status
+
+
+@bp.get("/reports/<int:year>/<agency_code>/attachment")
+def report_attachment(year: int, agency_code: str):
+    session = get_session()
+    report = reporting.get_report(session, reporting.get_agency(session, agency_code), year)
+    if report is None or report.attachment is None:
+        abort(404)
+    response = Response(report.attachment, mimetype=report.attachment_type or "application/octet-stream")
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(
+        report.attachment_name, safe=""
+    )
+    return response
+
+
+@bp.get("/reports/<int:year>/consolidated.<fmt>")
+def consolidated_report(year: int, fmt: str):
+    from khgeo.services.report_docx import render_docx
+    from khgeo.services.report_xlsx import render_xlsx
+
+    if fmt not in ("docx", "xlsx"):
+        abort(404)
+    data = report_data.gather(get_session(), year, today())
+    body, mimetype = (render_docx(data), DOCX) if fmt == "docx" else (render_xlsx(data), XLSX)
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="bao-cao-nq24-{year}.{fmt}"'
+    return response
