@@ -219,6 +219,29 @@ def report_command(year: int, fmt: str, output: str) -> None:
     )
 
 
+@main.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@with_database
+def backup_command(output: str) -> None:
+    """Back up the whole database (zones, history, photos, tasks, reports, users, audit log) to a file."""
+    from khgeo import backup
+
+    size = backup.backup(get_db(), output)
+    click.echo(f"{output}: {size / 1024:.0f} KiB")
+
+
+@main.command("restore")
+@click.argument("dump", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite a database that already holds khgeo data.")
+@with_database
+def restore_command(dump: str, force: bool) -> None:
+    """Restore a backup made with `khgeo backup` (refuses a non-empty database without --force)."""
+    from khgeo import backup
+
+    backup.restore(get_db(), dump, force=force)
+    click.echo(f"restored {dump} (schema {migrate.current_revision(get_db())})")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

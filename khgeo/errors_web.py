@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -55,6 +56,16 @@ def init_app(app: Flask) -> None:
             413: _("The upload is too large."),
         }
         return error_response(exc.code or 500, messages.get(exc.code, exc.name))
+
+    @app.errorhandler(DatabaseDataError)
+    def _bad_value(exc: DatabaseDataError):
+        # the database refused a value the checks let through (e.g. a NUL character): the input is at fault
+        log.warning(
+            "database refused a value on %s: %s",
+            request.path,
+            exc.orig.__class__.__name__ if exc.orig else exc,
+        )
+        return error_response(400, _("A value in the request is not acceptable."))
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):

@@ -7,13 +7,20 @@ SameSite=Lax always, and Secure whenever the request came over HTTPS (directly o
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from khgeo.errors import BadRequest
 from khgeo.services import accounts, authz
 
 csrf = CSRFProtect()
@@ -34,7 +41,9 @@ def _load_user(user_id: str):
 
     if not user_id.isdigit() or request.headers.get("Authorization", "").startswith("Bearer "):
         return None  # a request that names a token acts as the token's user, whatever the cookie says
-    user = get_session().get(User, int(user_id))
+    user = get_session().get(
+        User, int(user_id), options=[joinedload(User.districts), joinedload(User.agency)]
+    )
     return user if user is not None and user.active else None
 
 
@@ -76,7 +85,17 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     csrf.init_app(app)
     login_manager.init_app(app)
+    init_headers(app)
     login_manager.session_protection = "basic"
+
+    @app.before_request
+    def _reject_nul_bytes():
+        # PostgreSQL text cannot hold NUL: refuse such input up front rather than fail deep inside a query
+        values = [request.path, *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += list(request.form.values())
+        if any("\x00" in value for value in values):
+            raise BadRequest(_l("The request contains invalid characters."))
 
     @app.before_request
     def _read_gate():
@@ -89,3 +108,63 @@ def init_app(app: Flask) -> None:
         return redirect(
             url_for("auth.login", next=request.full_path if request.query_string else request.path)
         )
+
+
+# -- security headers ------------------------------------------------------------------------------------------
+def tile_sources(tiles_url: str) -> str:
+    """The CSP source for the basemap tile host ("{s}." subdomain templates become a wildcard)."""
+    if not tiles_url:
+        return ""
+    parts = urlsplit(tiles_url.replace("{s}.", "sub."))
+    host = parts.netloc.replace("sub.", "*.", 1) if "{s}." in tiles_url else parts.netloc
+    return f"{parts.scheme}://{host}"
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)(?=[\s>])")
+
+
+def nonced(html: str) -> Markup:
+    """Add this response's CSP nonce to every <script> and <style> of trusted generated HTML (folium's)."""
+    return Markup(_SCRIPT_OR_STYLE.sub(lambda m: f'<{m.group(1)} nonce="{csp_nonce()}"', str(html)))
+
+
+def _content_security_policy(tiles: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{csp_nonce()}'",
+            # Leaflet and its plugins position map panes with inline style attributes
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob: {tiles}".strip(),
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def init_headers(app: Flask) -> None:
+    tiles = tile_sources(app.config["KHGEO_TILES_URL"])
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["nonced"] = nonced
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", _content_security_policy(tiles))
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

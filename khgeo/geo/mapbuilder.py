@@ -206,12 +206,22 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
             iconLoading="khgeo-icon-locate khgeo-spin",
             flyTo=True,
         ).add_to(fmap)
-        plugins.MeasureControl(
+        # Measuring distances and areas with folium's Draw plugin (Leaflet.draw shows length and area while
+        # drawing). folium's MeasureControl (leaflet-measure) compiles templates with eval, which the
+        # Content-Security-Policy forbids; the shapes drawn here are not saved anywhere.
+        plugins.Draw(
+            export=False,
             position="bottomleft",
-            primary_length_unit="meters",
-            secondary_length_unit=None,
-            primary_area_unit="hectares",
-            secondary_area_unit="sqmeters",
+            show_geometry_on_click=False,
+            draw_options={
+                "polyline": {"metric": True, "feet": False, "showLength": True},
+                "polygon": {"showArea": True, "metric": ["ha", "m"], "allowIntersection": False},
+                "rectangle": {"showArea": True, "metric": ["ha", "m"]},
+                "circle": False,
+                "marker": False,
+                "circlemarker": False,
+            },
+            edit_options={"edit": False},
         ).add_to(fmap)
         minimap_tiles = spec.tiles_url or None
         if minimap_tiles:

@@ -9,7 +9,7 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from khgeo.errors import BadRequest, KhgeoError, NotFound
@@ -133,14 +133,18 @@ def user_for_token(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
-    row = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
-        .options(selectinload(ApiToken.user).selectinload(User.districts))
-    ).one_or_none()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    # one round trip: the token's user with the districts authorisation needs
+    user = (
+        session.scalars(
+            select(User)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None), User.active.is_(True))
+            .options(joinedload(User.districts), joinedload(User.agency))
+        )
+        .unique()
+        .one_or_none()
+    )
+    return user
 
 
 def authenticate(session: Session, username: str, password: str, remote_addr: str) -> User | None:

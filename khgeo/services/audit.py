@@ -6,12 +6,15 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from khgeo.models import AuditEvent, User
+
+log = logging.getLogger("khgeo.audit")
 
 CSV_COLUMNS = ("at", "username", "action", "entity_type", "entity_id", "changes", "context")
 
@@ -36,6 +39,14 @@ def record(
         context={k: v for k, v in (context or {}).items() if v not in (None, "")},
     )
     session.add(event)
+    log.info(
+        "audit %s %s/%s by %s: %s",
+        action,
+        entity_type,
+        entity_id,
+        event.username or "-",
+        ", ".join(sorted(changes)) or "-",
+    )
     return event
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, Select, String, cast, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import JSON
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from khgeo.errors import BadRequest, NotFound
+from khgeo.geo.crs import bbox_envelope
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS, District, Task, Zone
 from khgeo.text import fold
 
@@ -28,6 +31,7 @@ class ZoneFilter:
     wwtp: str | None = None  # a WWTP status, or "unknown"
     q: str | None = None  # folded search text
     bbox: tuple[float, float, float, float] | None = None
+    bbox_srid: int = 4326  # the bbox's CRS, in its x/y order (OGC API bbox-crs); 4326: lon/lat
     codes: tuple[str, ...] | None = None  # given zones (a zone's or a task's map); not a user-facing filter
 
     @property
@@ -118,7 +122,7 @@ def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
             )
         )
     if zone_filter.bbox:
-        envelope = func.ST_MakeEnvelope(*zone_filter.bbox, 4326)
+        envelope = bbox_envelope(zone_filter.bbox, zone_filter.bbox_srid)
         query = query.where(func.ST_Intersects(Zone.geom, envelope))
     return query
 
@@ -128,12 +132,12 @@ def list_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> list
     return list(session.scalars(query.order_by(Zone.kind.desc(), Zone.search_text)))
 
 
-def get_zone(session: Session, code: str) -> Zone:
-    zone = session.scalars(
-        select(Zone)
-        .where(Zone.code == code)
-        .options(selectinload(Zone.district), selectinload(Zone.tasks).selectinload(Task.lead_agency))
-    ).one_or_none()
+def get_zone(session: Session, code: str, *, with_tasks: bool = True) -> Zone:
+    """A zone with its district (and its tasks, for pages; an update does not need them)."""
+    options = [joinedload(Zone.district)]
+    if with_tasks:
+        options.append(selectinload(Zone.tasks).selectinload(Task.lead_agency))
+    zone = session.scalars(select(Zone).where(Zone.code == code).options(*options)).unique().one_or_none()
     if zone is None:
         raise NotFound(_l("No zone with code %(code)s", code=code))
     return zone
@@ -190,15 +194,18 @@ def _feature_properties():
     )
 
 
-def feature_select(zone_filter: ZoneFilter) -> Select:
-    """One row per zone: its GeoJSON Feature as json (geometry at 6 decimals, ~0.1 m)."""
+def feature_select(zone_filter: ZoneFilter, geometry_json: ColumnElement | None = None) -> Select:
+    """One row per zone: its GeoJSON Feature as json (geometry at 6 decimals, ~0.1 m).
+
+    ``geometry_json`` replaces the outline's GeoJSON text (the OGC API serves other CRSs: khgeo.geo.crs).
+    """
     feature = func.json_build_object(
         "type",
         literal("Feature"),
         "id",
         Zone.code,
         "geometry",
-        cast(func.ST_AsGeoJSON(Zone.geom, 6), JSON),
+        cast(func.ST_AsGeoJSON(Zone.geom, 6) if geometry_json is None else geometry_json, JSON),
         "properties",
         _feature_properties(),
     ).label("feature")
@@ -223,12 +230,13 @@ def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilt
     return session.execute(query).scalar_one()
 
 
-def feature_json(session: Session, code: str) -> str:
-    query = feature_select(ZoneFilter(codes=(code,)))
-    row = session.execute(select(cast(query.subquery().c.feature, String))).scalar_one_or_none()
+def feature_json(session: Session, code: str) -> tuple[str, int]:
+    """One zone's Feature as JSON text, and its version (the ETag), in one query."""
+    query = feature_select(ZoneFilter(codes=(code,))).add_columns(Zone.version)
+    row = session.execute(query).one_or_none()
     if row is None:
         raise NotFound(_l("No zone with code %(code)s", code=code))
-    return row
+    return json.dumps(row[0], ensure_ascii=False, separators=(",", ":")), row[1]
 
 
 def count_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> int:

@@ -38,7 +38,6 @@ PKGS=(
   "leaflet-search|2.9.7|sha512-v7CxEbXyQXqLFjSkTpvM5i1cvmrcPOos57UmTnR94qqvVZykXyz/0SKEs3cbkFHjyrmMQ3Yk2Q5W6PvyuiSuPg==|dist/leaflet-search.min.js:dist/leaflet-search.min.js dist/leaflet-search.min.css:dist/leaflet-search.min.css images/search-icon.png:images/search-icon.png images/loader.gif:images/loader.gif license.txt:license.txt"
   "leaflet-minimap|3.6.1|sha512-6px8f6cfv1rKB6ACpL6bbUFGxipZOq4KsntJgBj9nOcW1RYa5+xFp8emOZwks9X+VtVVsQEwWwfgT1kTTL/LzA==|dist/Control.MiniMap.min.js:Control.MiniMap.min.js dist/Control.MiniMap.min.css:Control.MiniMap.min.css dist/images/:images/ LICENSE.txt:LICENSE.txt"
   "leaflet.locatecontrol|0.66.2|sha512-33xCfRydyjLfh9nGvf4kSTM0tA1EFFgM0z4uj75QkUwIc9cz0vJqWABsyDirLm1GBKeEr8/krcnc10X1YuK7oA==|dist/L.Control.Locate.min.js:L.Control.Locate.min.js dist/L.Control.Locate.min.css:L.Control.Locate.min.css LICENSE:LICENSE"
-  "leaflet-measure|2.1.7|sha512-IvoHIoVTIQSXUgaNnAMF17qXFB+dF5ICdwmY8BHyq/Hh33/xeGqQUUYlz0pRMzFN9NUcjsT6JBhCr1ia0CG5ug==|dist/leaflet-measure.min.js:leaflet-measure.min.js dist/leaflet-measure.css:leaflet-measure.css dist/images/:images/ LICENSE:LICENSE"
   "leaflet-draw|1.0.4|sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==|dist/leaflet.draw.js:leaflet.draw.js dist/leaflet.draw.css:leaflet.draw.css dist/images/:images/"
   "chart.js|4.6.1|sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g==|dist/chart.umd.js:chart.umd.js LICENSE.md:LICENSE.md"
 )
