@@ -40,15 +40,12 @@ TABLES = (
 
 
 def snapshot(database: Database) -> dict[str, str]:
+    """Row count and a digest of every row, per table."""
+    digest = (
+        "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {} t"
+    )
     with database.engine.connect() as conn:
-        return {
-            table: conn.execute(
-                text(
-                    f"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"
-                )  # noqa: S608 (fixed names)
-            ).scalar()
-            for table in TABLES
-        }
+        return {table: conn.execute(text(digest.format(table))).scalar() for table in TABLES}
 
 
 def _login(base: str, username: str, password: str) -> requests.Session:
