@@ -115,7 +115,8 @@ def test_large_maps_fetch_geojson_in_the_browser_with_the_canvas_renderer(module
     try:
         html = __import__("requests").get(server.url + "/", timeout=10).text
         assert '"url":"/api/zones?kind=KCN"' in html
-        assert "Quang Châu" not in html.split("<script nonce=")[-1]  # features are not embedded in the map script
+        # the features are not embedded in the map script
+        assert "Quang Châu" not in html.split("<script nonce=")[-1]
         page.goto_map(server.url + "/")
         assert page.page.evaluate("khgeo.drawn") == 23
         assert page.page.locator(".leaflet-overlay-pane canvas").count() >= 1

@@ -82,6 +82,8 @@ class AgencyLine:
     name: str
     submitted_at: dt.datetime | None
     late: bool
+    summary: str = ""
+    attachment_name: str = ""
 
 
 @dataclass
@@ -239,6 +241,8 @@ def gather(session: Session, year: int, today: dt.date) -> ReportData:
             code=s.agency.code,
             name=s.agency.name,
             submitted_at=s.report.submitted_at if s.report else None,
+            summary=s.report.summary if s.report else "",
+            attachment_name=s.report.attachment_name if s.report else "",
             late=s.late(today),
         )
         for s in cycle.agencies

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from khgeo.models import Agency, AgencyReport, AgencyReportItem, Task, User, tas
 from khgeo.services.audit import record
 from khgeo.services.tasks import _yearly_due
 
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY_REPORT_TASK = "III.1"
 BOARD_REPORT_TASK = "III.2.1"
 FIRST_YEAR = 2022  # the plan was issued in October 2022
@@ -82,7 +84,10 @@ class AgencyStatus:
 
     @property
     def submitted_late(self) -> bool:
-        return self.report is not None and self.report.submitted_at.date() > self.deadline
+        # deadlines are Vietnamese calendar days: 01:00 on 16/12 in Bắc Giang is late even if it is 15/12 in UTC
+        return (
+            self.report is not None and self.report.submitted_at.astimezone(LOCAL_TZ).date() > self.deadline
+        )
 
     def late(self, today: dt.date) -> bool:
         return self.submitted_late or (self.report is None and today > self.deadline)

@@ -12,6 +12,8 @@ from flask_wtf import FlaskForm
 from khgeo.app import get_session, today
 from khgeo.errors import BadRequest, ValidationFailed
 from khgeo.services import authz, report_data, reporting
+from khgeo.services.report_docx import render_docx
+from khgeo.services.report_xlsx import render_xlsx
 from khgeo.web import bp
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -118,9 +120,6 @@ def report_attachment(year: int, agency_code: str):
 
 @bp.get("/reports/<int:year>/consolidated.<fmt>")
 def consolidated_report(year: int, fmt: str):
-    from khgeo.services.report_docx import render_docx
-    from khgeo.services.report_xlsx import render_xlsx
-
     if fmt not in ("docx", "xlsx"):
         abort(404)
     data = report_data.gather(get_session(), year, today())

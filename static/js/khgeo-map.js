@@ -120,6 +120,28 @@
         layer.fire('khgeo:loaded', { count: count });
       });
     }
+    // Small zones are a few pixels wide at province scale: below MARKER_MAX_ZOOM each also gets a dot of its
+    // colour at its centre (visual only; the outline stays the thing to click). Skipped for large canvas maps.
+    var markers = L.layerGroup();
+    var MARKER_MAX_ZOOM = 12;
+    function addMarkers() {
+      layer.eachLayer(function (featureLayer) {
+        var cls = classify(opts.indicator, featureLayer.feature.properties);
+        markers.addLayer(L.circleMarker(featureLayer.getBounds().getCenter(), {
+          radius: 5, weight: 1, color: '#263238', fillColor: cls.colour, fillOpacity: 0.9,
+          interactive: false, className: 'khgeo-zone-marker'
+        }));
+      });
+    }
+    function toggleMarkers() {
+      var map = layer._map;
+      if (!map) { return; }
+      if (map.getZoom() < MARKER_MAX_ZOOM) { markers.addTo(map); } else { markers.remove(); }
+    }
+    layer.on('add', function () { layer._map.on('zoomend', toggleMarkers); toggleMarkers(); });
+    layer.on('remove', function () { markers.remove(); });
+    layer.on('khgeo:loaded', function () { if (!opts.canvas) { addMarkers(); toggleMarkers(); } });
+
     khgeo.pending += 1;
     if (opts.data) {
       layer.addData(opts.data);

@@ -1,0 +1,292 @@
+"""The consolidated yearly report's figures as a workbook, for people who sort, filter and sum.
+
+Sheets: Tóm tắt (the counts and deadlines), Khu cụm CN (every zone, start/end/change as numbers), Nhiệm vụ (every
+task), Quá hạn (overdue tasks), Cơ quan báo cáo (every agency that owes a report). Numbers are numbers and dates
+are dates (dd/mm/yyyy): an unknown value is an empty cell, never "—". Text typed by users is written as text, so a
+report that starts with "=" is never taken for a formula.
+
+A pure function of ReportData; the Vietnamese vocabulary is shared with the Word report (report_docx).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from khgeo.services.report_data import ReportData, TaskLine
+from khgeo.services.report_docx import (
+    GEOMETRY_SOURCE_LABELS,
+    KIND_LABELS,
+    RECURRENCE_LABELS,
+    STATUS_LABELS,
+    clean_text,
+    fmt_date,
+    local_time,
+    wwtp_label,
+)
+
+CREATOR = "khgeo — Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"
+COUNT_LABELS = {
+    "zones": "Tổng số khu, cụm công nghiệp",
+    "kcn": "Số khu công nghiệp (KCN)",
+    "ccn": "Số cụm công nghiệp (CCN)",
+    "ccn_without_wwtp": "Số CCN chưa có hệ thống xử lý nước thải tập trung",
+    "tasks": "Tổng số nhiệm vụ",
+    "done": "Số nhiệm vụ hoàn thành",
+    "in_progress": "Số nhiệm vụ đang thực hiện",
+    "not_started": "Số nhiệm vụ chưa thực hiện",
+    "overdue": "Số nhiệm vụ quá hạn",
+    "agencies": "Số cơ quan, đơn vị phải báo cáo",
+    "agencies_submitted": "Số cơ quan, đơn vị đã gửi báo cáo",
+    "agencies_late": "Số cơ quan, đơn vị chậm báo cáo",
+}
+FORMATS = {
+    "int": "0",
+    "pct": "0.0",
+    "change": "+0.0;-0.0;0.0",
+    "date": "dd/mm/yyyy",
+    "datetime": "dd/mm/yyyy hh:mm",
+}
+MIN_WIDTH, MAX_WIDTH = 12, 60
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = "text"  # text | long (wrapped) | int | pct | change | date | datetime
+
+
+# -- cell values ----------------------------------------------------------------------------------------------------
+def _number(value: Decimal | float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _text(value: str | None) -> str | None:
+    value = clean_text(value or "").strip()
+    return value or None
+
+
+def _results(task: TaskLine) -> str | None:
+    lines = [f"{agency}: {text}" for agency, text in task.reported]
+    lines += [
+        f"{fmt_date(day)} – {agency + ': ' if agency else ''}{note}"
+        for day, agency, note in sorted(task.progress)
+    ]
+    return _text("\n".join(lines))
+
+
+def _recurrence(task: TaskLine) -> str | None:
+    return RECURRENCE_LABELS.get(task.recurrence, task.recurrence) if task.recurrence else None
+
+
+def _display_width(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, dt.datetime):
+        return 16
+    if isinstance(value, dt.date):
+        return 10
+    if isinstance(value, float):
+        return len(f"{value:.1f}") + 1
+    return max(len(line) for line in str(value).split("\n"))
+
+
+# -- a sheet holding one table ------------------------------------------------------------------------------------
+def _write_table(sheet: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence]) -> None:
+    """Bold header row (frozen, repeated when printed), typed cells, autofilter, widths sized to the content."""
+    sheet.append([column.header for column in columns])
+    for cell in sheet[1]:
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+    widths = [max(len(word) for word in column.header.split()) + 2 for column in columns]
+    wrapped = [column.kind == "long" for column in columns]
+    for row_index, values in enumerate(rows, start=2):
+        for column_index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
+            if isinstance(value, str):
+                value = clean_text(value)
+            cell = sheet.cell(row=row_index, column=column_index, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+            if column.kind in FORMATS:
+                cell.number_format = FORMATS[column.kind]
+            widths[column_index - 1] = max(widths[column_index - 1], _display_width(value) + 2)
+    for index, (width, wrap) in enumerate(zip(widths, wrapped, strict=True), start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
+        wrap = wrap or width > MAX_WIDTH
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            cell.alignment = Alignment(vertical="top", wrap_text=wrap)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(sheet.max_row, 1)}"
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+# -- the sheets ---------------------------------------------------------------------------------------------------
+def _summary_sheet(sheet: Worksheet, data: ReportData) -> None:
+    rows: list[tuple[str, object, str]] = [
+        ("Năm báo cáo", data.year, "int"),
+        ("Số liệu tính đến ngày", data.as_of, "date"),
+    ]
+    rows += [(COUNT_LABELS.get(key, key), value, "int") for key, value in data.counts.items()]
+    rows += [
+        ("Hạn các cơ quan, đơn vị gửi báo cáo", data.agency_deadline, "date"),
+        ("Hạn Ban Quản lý báo cáo UBND tỉnh, HĐND tỉnh", data.board_deadline, "date"),
+    ]
+    _write_table(
+        sheet, [Column("Chỉ tiêu"), Column("Giá trị")], [(label, value) for label, value, _kind in rows]
+    )
+    for row_index, (_label, _value, kind) in enumerate(rows, start=2):
+        cell = sheet.cell(row=row_index, column=2)
+        cell.number_format = FORMATS[kind]
+        cell.alignment = Alignment(horizontal="right", vertical="top")
+
+
+ZONE_COLUMNS = (
+    Column("STT", "int"),
+    Column("Mã"),
+    Column("Tên khu, cụm công nghiệp"),
+    Column("Loại"),
+    Column("Huyện, thành phố"),
+    Column("GPMB đầu năm (%)", "pct"),
+    Column("GPMB cuối năm (%)", "pct"),
+    Column("GPMB thay đổi (điểm %)", "change"),
+    Column("XLNT đầu năm"),
+    Column("XLNT cuối năm"),
+    Column("Hạ tầng đầu năm (%)", "pct"),
+    Column("Hạ tầng cuối năm (%)", "pct"),
+    Column("Hạ tầng thay đổi (điểm %)", "change"),
+    Column("Số lần cập nhật", "int"),
+    Column("Ranh giới"),
+)
+
+
+def _zone_sheet(sheet: Worksheet, data: ReportData) -> None:
+    rows = [
+        (
+            number,
+            zone.code,
+            zone.name,
+            KIND_LABELS.get(zone.kind, zone.kind),
+            _text(zone.district),
+            _number(zone.start.clearance_pct),
+            _number(zone.end.clearance_pct),
+            _number(zone.change("clearance_pct")),
+            wwtp_label(zone.start.wwtp_status),
+            wwtp_label(zone.end.wwtp_status),
+            _number(zone.start.infrastructure_pct),
+            _number(zone.end.infrastructure_pct),
+            _number(zone.change("infrastructure_pct")),
+            zone.updates_in_year,
+            GEOMETRY_SOURCE_LABELS.get(zone.geometry_source, zone.geometry_source)
+            if zone.geometry is not None
+            else "Chưa có",
+        )
+        for number, zone in enumerate(data.zones, start=1)
+    ]
+    _write_table(sheet, ZONE_COLUMNS, rows)
+
+
+TASK_COLUMNS = (
+    Column("Mã"),
+    Column("Mục"),
+    Column("Nhiệm vụ", "long"),
+    Column("Nội dung", "long"),
+    Column("Cơ quan chủ trì"),
+    Column("Cơ quan phối hợp", "long"),
+    Column("Thời hạn (văn bản)", "long"),
+    Column("Hạn", "date"),
+    Column("Định kỳ"),
+    Column("Hạn kế tiếp", "date"),
+    Column("Tình trạng"),
+    Column("Kết quả báo cáo", "long"),
+)
+
+
+def _task_row(task: TaskLine) -> tuple:
+    return (
+        task.id,
+        task.section,
+        task.title,
+        _text(task.text),
+        task.lead_agency,
+        _text(", ".join(task.coordinating_agencies)),
+        _text(task.deadline_text),
+        task.due_date,
+        _recurrence(task),
+        task.next_due,
+        STATUS_LABELS.get(task.status, task.status),
+        _results(task),
+    )
+
+
+def _task_sheet(sheet: Worksheet, data: ReportData) -> None:
+    _write_table(sheet, TASK_COLUMNS, [_task_row(task) for task in data.tasks])
+
+
+OVERDUE_COLUMNS = tuple(column for column in TASK_COLUMNS if column.header not in ("Nội dung", "Tình trạng"))
+
+
+def _overdue_sheet(sheet: Worksheet, data: ReportData) -> None:
+    keep = [index for index, column in enumerate(TASK_COLUMNS) if column in OVERDUE_COLUMNS]
+    rows = [[row[index] for index in keep] for row in map(_task_row, data.overdue)]
+    _write_table(sheet, OVERDUE_COLUMNS, rows)
+
+
+AGENCY_COLUMNS = (
+    Column("Mã"),
+    Column("Tên cơ quan, đơn vị"),
+    Column("Hạn nộp", "date"),
+    Column("Đã nộp", "datetime"),
+    Column("Chậm"),
+)
+
+
+def _agency_sheet(sheet: Worksheet, data: ReportData) -> None:
+    rows = [
+        (
+            agency.code,
+            agency.name,
+            data.agency_deadline,
+            local_time(agency.submitted_at) if agency.submitted_at else None,
+            "Có" if agency.late else "Không",
+        )
+        for agency in data.agencies
+    ]
+    _write_table(sheet, AGENCY_COLUMNS, rows)
+
+
+SHEETS = (
+    ("Tóm tắt", _summary_sheet),
+    ("Khu cụm CN", _zone_sheet),
+    ("Nhiệm vụ", _task_sheet),
+    ("Quá hạn", _overdue_sheet),
+    ("Cơ quan báo cáo", _agency_sheet),
+)
+
+
+def render_xlsx(data: ReportData) -> bytes:
+    """The consolidated yearly report's figures (.xlsx) for ``data``."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, fill in SHEETS:
+        fill(workbook.create_sheet(title), data)
+    workbook.properties.title = f"{data.title} năm {data.year}"
+    workbook.properties.creator = CREATOR
+    workbook.properties.language = "vi-VN"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
