@@ -228,6 +228,7 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
             plugins.MiniMap(
                 tile_layer=folium.TileLayer(spec.tiles_url, attr=spec.tiles_attribution),
                 toggle_display=True,
+                minimized=True,  # a phone's screen is for the zones; one tap opens it
                 position="bottomright",
                 zoom_level_offset=-5,
             ).add_to(fmap)
