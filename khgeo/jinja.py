@@ -68,6 +68,29 @@ def number(value: float | Decimal | None, digits: int = 2) -> str:
     return format_decimal(value, format=pattern)
 
 
+def change_value(value, field: str) -> str:
+    """One side of an "old → new" in the history and audit log, written as people read it."""
+    if value is None or value == "":
+        return "—"
+    if field == "as_of" and isinstance(value, str):
+        try:
+            return date_vn(dt.date.fromisoformat(value))
+        except ValueError:
+            return value
+    if field == "wwtp_status":
+        return str(WWTP_LABELS.get(value, value))
+    if field == "geometry_source":
+        return str(GEOMETRY_SOURCE_LABELS.get(value, value))
+    if field == "status":
+        return str(TASK_STATUS_LABELS.get(value, value))
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        text = number(value)
+        return f"{text} ha" if field == "geometry" else text
+    return str(value)
+
+
 def langargs(args, lang: str) -> str:
     """The current query string with the language switched."""
     return urlencode([(k, v) for k, v in args.items(multi=True) if k != "lang"] + [("lang", lang)])
@@ -83,6 +106,7 @@ def init_app(app: Flask) -> None:
         operating_label=lambda v: OPERATING_LABELS.get(v, "—") if v else "—",
         geometry_source_label=lambda v: GEOMETRY_SOURCE_LABELS.get(v, v),
         field_label=lambda v: FIELD_LABELS.get(v, v),
+        change_value=change_value,
         task_status_label=lambda v: TASK_STATUS_LABELS.get(v, v),
         recurrence_label=lambda v: RECURRENCE_LABELS.get(v, v),
     )

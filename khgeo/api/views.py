@@ -12,7 +12,7 @@ from wtforms.validators import ValidationError
 
 from khgeo.api import bp
 from khgeo.app import get_db, get_session, today
-from khgeo.errors import BadRequest, KhgeoError
+from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.security import authenticated_by_token
 from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
@@ -90,7 +90,11 @@ def patch_zone(code: str):
         raise BadRequest(_l("The body must be a JSON object of the fields to change."))
     authz.require(authz.can_update_status(current_user, zone_row), current_user)
     request_id = _idempotency_key()
-    if (retry := updates.find_retry(session, request_id)) is not None and retry.zone_id == zone_row.id:
+    if (retry := updates.find_retry(session, request_id)) is not None:
+        if retry.zone_id != zone_row.id:
+            raise ValidationFailed(
+                {"Idempotency-Key": _l("This Idempotency-Key was already used for another zone.")}
+            )
         # a resend of a PATCH that went through (its response was lost): answer as the first time did,
         # before the version check, which the first request itself has moved on
         return _feature_response(zone_row.code)

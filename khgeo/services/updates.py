@@ -123,12 +123,7 @@ def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChang
     if "clearance_pct" in data and data["clearance_pct"] not in (None, ""):
         percent = _percent(data["clearance_pct"], "clearance_pct", errors)
         if percent is not None:
-            if not area_to_clear:
-                errors["clearance_pct"] = _l(
-                    "Enter the area to clear first: the percentage is derived from it."
-                )
-            elif values.get("cleared_area_ha") is None:
-                values["cleared_area_ha"] = (Decimal(area_to_clear) * percent / 100).quantize(Decimal("0.01"))
+            _apply_percent(zone, values, percent, area_to_clear, errors)
     cleared = values.get("cleared_area_ha", zone.cleared_area_ha)
     if (
         cleared is not None
@@ -163,6 +158,28 @@ def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChang
         raise ValidationFailed(errors)
     change.values = values
     return change
+
+
+def _apply_percent(zone: Zone, values: dict, percent: Decimal, area_to_clear, errors: dict) -> None:
+    """The percent cleared is another way to give the area cleared. The form shows both filled in: whichever
+    the user changed wins; if both changed they must agree (to 0.1 %)."""
+    percent_changed = zone.clearance_pct is None or abs(percent - zone.clearance_pct) >= Decimal("0.05")
+    cleared = values.get("cleared_area_ha")
+    cleared_changed = "cleared_area_ha" in values and cleared != zone.cleared_area_ha
+    if not percent_changed:
+        return  # the percent shown is the current one: the area cleared (edited or not) stands
+    if not area_to_clear:
+        errors["clearance_pct"] = _l("Enter the area to clear first: the percentage is derived from it.")
+        return
+    derived = (Decimal(area_to_clear) * percent / 100).quantize(Decimal("0.01"))
+    if (
+        cleared_changed
+        and cleared is not None
+        and abs(100 * cleared / Decimal(area_to_clear) - percent) > Decimal("0.1")
+    ):
+        errors["clearance_pct"] = _l("The percent and the area cleared disagree: fill in only one of them.")
+        return
+    values["cleared_area_ha"] = derived if not cleared_changed or cleared is None else cleared
 
 
 def _parse_date(text: str) -> dt.date:

@@ -48,7 +48,7 @@ def login():
             return render_template("auth/login.html", form=form), 429
         db_session.commit()  # the attempt is recorded whether or not it succeeded
         if user is not None:
-            session.clear()
+            _fresh_session()
             login_user(user)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
@@ -62,5 +62,13 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("auth.login"))
+
+
+def _fresh_session() -> None:
+    """A new session at each login and logout (no fixation), keeping only the chosen language."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -82,9 +82,11 @@ def zone_update(code: str):
         abort(400)
     submitted = _submitted()
     request_id = _uuid(request.form.get("request_id"))
-    if (retry := updates.find_retry(session, request_id)) is not None and retry.zone_id == zone.id:
+    if (retry := updates.find_retry(session, request_id)) is not None:
+        if retry.zone_id != zone.id:
+            abort(400)  # a request id from another zone's form: a tampered form
         flash(_("Saved."), "success")  # a resend of a save that already went through: nothing to do
-        return redirect(url_for("web.zone_page", code=zone.code), 303)
+        return _saved(zone.code)
     try:
         version = int(request.form.get("version", ""))
     except ValueError:
@@ -115,7 +117,16 @@ def zone_update(code: str):
         return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
     session.commit()
     flash(_("Saved."), "success")
-    return redirect(url_for("web.zone_page", code=zone.code), 303)
+    return _saved(zone.code)
+
+
+def _saved(code: str):
+    """Back to the zone page. The form's script asks for the address instead of following the redirect, so
+    the "Saved." message is shown on the page the user lands on rather than consumed by a hidden request."""
+    target = url_for("web.zone_page", code=code)
+    if request.headers.get("X-Requested-With") == "khgeo-form":
+        return jsonify({"saved": True, "location": target})
+    return redirect(target, 303)
 
 
 def _uuid(raw: str | None) -> uuid.UUID | None:

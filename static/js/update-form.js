@@ -39,12 +39,17 @@
     message.hidden = true;
     var button = form.querySelector('button[type=submit]');
     button.disabled = true;
-    fetch(form.action || window.location.href, { method: 'POST', body: new FormData(form), credentials: 'same-origin' })
+    fetch(form.action || window.location.href, {
+      method: 'POST', body: new FormData(form), credentials: 'same-origin',
+      headers: { 'X-Requested-With': 'khgeo-form' }
+    })
       .then(function (response) {
-        if (response.redirected && response.ok) {
-          try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
-          window.location.assign(response.url);
-          return null;
+        var type = response.headers.get('Content-Type') || '';
+        if (response.ok && type.indexOf('application/json') === 0) {
+          return response.json().then(function (answer) {
+            try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
+            window.location.assign(answer.location);
+          });
         }
         return response.text().then(function (html) {
           // a refused save (conflict, invalid value): show the server's page, which keeps what was typed
