@@ -9,7 +9,8 @@ KHGEO  := $(VENV)/bin/khgeo
 PYTEST_ARGS ?=
 
 RUN_PACKAGES  := postgresql-postgis
-TEST_PACKAGES := $(RUN_PACKAGES) chromium fonts-dejavu-core
+# gdal-bin: the tests read /ogcapi/ with GDAL's ogrinfo (OGC API – Features client)
+TEST_PACKAGES := $(RUN_PACKAGES) chromium fonts-dejavu-core gdal-bin
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard khgeo/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test install install-test system system-test lint bench translations extract-messages clean

@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from khgeo import errors_web, jinja, security
     from khgeo.api import bp as api_bp
+    from khgeo.api.ogc import bp as ogcapi_bp
     from khgeo.web import bp as web_bp
     from khgeo.web.auth import bp as auth_bp
 
@@ -54,6 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(ogcapi_bp)  # OGC API – Features at /ogcapi/ (GET only: no CSRF concern)
     security.csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see khgeo/api/views.py)
     errors_web.init_app(app)
     return app

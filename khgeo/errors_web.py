@@ -55,7 +55,9 @@ def init_app(app: Flask) -> None:
             405: _("This method is not allowed here."),
             413: _("The upload is too large."),
         }
-        return error_response(exc.code or 500, messages.get(exc.code, exc.name))
+        body, status = error_response(exc.code or 500, messages.get(exc.code, exc.name))
+        # RFC 9110: a 405 names the methods that are allowed
+        return body, status, [(k, v) for k, v in exc.get_headers() if k == "Allow"]
 
     @app.errorhandler(DatabaseDataError)
     def _bad_value(exc: DatabaseDataError):

@@ -119,8 +119,9 @@ def patch_zone(code: str):
                 v=exc.zone.version,
             )
         ) from None
+    response = _feature_response(zone_row.code)  # read in the same transaction: what is about to be committed
     session.commit()
-    return _feature_response(zone_row.code)
+    return response
 
 
 def _idempotency_key() -> uuid.UUID | None:

@@ -176,13 +176,21 @@ def geometry_json(geom: ColumnElement, target: SupportedCrs) -> ColumnElement:
 def bbox_envelope(bbox: tuple[float, float, float, float], srid: int = STORAGE_SRID) -> ColumnElement:
     """The bbox (x/y order of ``srid``: lon/lat, or easting/northing) as a polygon in 4326 for ST_Intersects.
 
-    A projected bbox is densified before it is transformed, so its edges stay where they were drawn.
+    A projected bbox is densified before it is transformed, so its edges stay where they were drawn. A degenerate
+    bbox (equal corners: a point or a line) becomes that point or line: as a polygon it would intersect nothing.
     """
-    envelope = func.ST_MakeEnvelope(*bbox, srid)
+    minx, miny, maxx, maxy = bbox
+    if minx < maxx and miny < maxy:
+        envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, srid)
+    else:
+        corners = func.ST_MakeLine(func.ST_MakePoint(minx, miny), func.ST_MakePoint(maxx, maxy))
+        envelope = func.ST_Envelope(func.ST_SetSRID(corners, srid))
     if srid == STORAGE_SRID:
         return envelope
-    step = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 16
-    return func.ST_Transform(func.ST_Segmentize(envelope, step), STORAGE_SRID)
+    step = max(maxx - minx, maxy - miny) / 16
+    if step > 0:
+        envelope = func.ST_Segmentize(envelope, step)
+    return func.ST_Transform(envelope, STORAGE_SRID)
 
 
 @functools.cache

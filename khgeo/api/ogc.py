@@ -1,0 +1,136 @@
+"""OGC API – Features under /ogcapi/: a thin adapter from Flask to khgeo.services.ogc (the logic lives there).
+
+Format: ?f=json|html, else the Accept header (JSON unless the client prefers text/html). Errors are OGC exception
+documents {"code", "description"} with their status; the read gate (khgeo.security) answers 401 before any view.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Response, render_template, request
+
+from khgeo.app import get_session
+from khgeo.errors import KhgeoError
+from khgeo.services import ogc
+from khgeo.services.ogc_openapi import openapi_document
+
+log = logging.getLogger(__name__)
+bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+
+_NEGOTIATED = [ogc.JSON_TYPE, ogc.GEOJSON, ogc.OPENAPI_JSON, ogc.HTML]
+
+
+def _base() -> str:
+    return request.url_root.rstrip("/") + "/ogcapi"
+
+
+def _args() -> dict[str, list[str]]:
+    return request.args.to_dict(flat=False)
+
+
+def _format() -> str:
+    fmt = request.args.get("f")
+    if fmt is not None:
+        return fmt  # validated by the service (400 unless json or html)
+    best = request.accept_mimetypes.best_match(_NEGOTIATED, default=ogc.JSON_TYPE)
+    return "html" if best == ogc.HTML else "json"
+
+
+def _json(document: dict | str, mimetype: str = ogc.JSON_TYPE) -> Response:
+    if not isinstance(document, str):
+        document = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return Response(document, mimetype=mimetype)
+
+
+def _html(template: str, **context) -> Response:
+    return Response(render_template(f"ogcapi/{template}", base=_base(), **context), mimetype=ogc.HTML)
+
+
+def _simple(allowed: frozenset[str] = ogc.COMMON_PARAMS) -> str:
+    ogc.check_args(_args(), allowed)
+    return _format()
+
+
+@bp.get("/", strict_slashes=False)
+def landing():
+    fmt = _simple()
+    document = ogc.landing_page(_base(), fmt)
+    return _html("landing.html", doc=document) if fmt == "html" else _json(document)
+
+
+@bp.get("/conformance")
+def conformance():
+    fmt = _simple()
+    document = ogc.conformance(_base(), fmt)
+    return _html("conformance.html", doc=document) if fmt == "html" else _json(document)
+
+
+@bp.get("/api")
+def api():
+    fmt = _simple()
+    document = openapi_document(_base())
+    return _html("api.html", doc=document) if fmt == "html" else _json(document, ogc.OPENAPI_JSON)
+
+
+@bp.get("/collections")
+def collections():
+    fmt = _simple()
+    document = ogc.collections(get_session(), _base(), fmt)
+    return _html("collections.html", doc=document) if fmt == "html" else _json(document)
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id: str):
+    fmt = _simple()
+    document = ogc.collection(get_session(), _base(), collection_id, fmt)
+    found = ogc.get_collection(collection_id)
+    return _html("collection.html", doc=document, collection=found) if fmt == "html" else _json(document)
+
+
+def _with_crs(response: Response, crs_uri: str) -> Response:
+    response.headers["Content-Crs"] = f"<{crs_uri}>"
+    return response
+
+
+@bp.get("/collections/<collection_id>/items")
+def items(collection_id: str):
+    fmt = _format()
+    page = ogc.items(get_session(), _base(), collection_id, _args(), fmt)
+    if fmt == "html":
+        features = json.loads(page.features_json)
+        response = _html(
+            "items.html", page=page.head, features=features, collection=ogc.COLLECTIONS[collection_id]
+        )
+    else:
+        response = _json(page.json_text(), ogc.GEOJSON)
+    return _with_crs(response, page.crs.uri)
+
+
+@bp.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str):
+    fmt = _format()
+    feature = ogc.item(get_session(), _base(), collection_id, feature_id, _args(), fmt)
+    if fmt == "html":
+        response = _html("item.html", feature=feature.as_dict(), collection=ogc.COLLECTIONS[collection_id])
+    else:
+        response = _json(feature.json, ogc.GEOJSON)
+    return _with_crs(response, feature.crs.uri)
+
+
+@bp.get("/<path:_rest>")
+def not_found(_rest: str):
+    raise ogc.NoSuchThing(ogc.NOT_FOUND_MESSAGE)
+
+
+@bp.errorhandler(KhgeoError)
+def _ogc_error(exc: KhgeoError):
+    if exc.status >= 500:
+        log.error("%s on %s: %s", exc.__class__.__name__, request.path, exc.message)
+    body = ogc.exception_body(exc.status, str(exc.message), getattr(exc, "ogc_code", None))
+    response = _json(body)
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="khgeo"'
+    return response
