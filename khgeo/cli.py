@@ -10,6 +10,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -240,6 +241,37 @@ def restore_command(dump: str, force: bool) -> None:
 
     backup.restore(get_db(), dump, force=force)
     click.echo(f"restored {dump} (schema {migrate.current_revision(get_db())})")
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", help="CRS of a file that names none, e.g. EPSG:9214 (VN-2000 TM-3, Bắc Giang).")
+@click.option("--layer", help="Layer (GeoPackage, KML), Shapefile in a zip, or XLSX sheet to import.")
+@click.option("--encoding", help="Text encoding of a Shapefile without .cpg or of a CSV, e.g. cp1258.")
+@click.option("--dry-run", is_flag=True, help="Show exactly what would change; write nothing.")
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+@with_database
+def import_command(path: Path, crs: str, layer: str, encoding: str, dry_run: bool, yes: bool) -> None:
+    """Import zones from GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ, CSV or XLSX (one transaction)."""
+    from khgeo.cli_transfer import run_import
+
+    run_import(path, crs=crs, layer=layer, encoding=encoding, dry_run=dry_run, yes=yes)
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp", "csv", "xlsx"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+@click.option("--kind", help="KCN or CCN.")
+@click.option("--district", help="District (GSO code or name).")
+@click.option("--wwtp", help="Wastewater status: none, planned, under_construction, operating, unknown.")
+@click.option("--q", help="Search text (diacritics ignored).")
+@click.option("--bbox", help="minlon,minlat,maxlon,maxlat")
+@with_database
+def export_command(fmt: str, output: Path, **filters: str | None) -> None:
+    """Export zones (with the map's filters) as GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX."""
+    from khgeo.cli_transfer import run_export
+
+    run_export(fmt, output, filters)
 
 
 @main.command("serve")

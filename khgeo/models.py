@@ -476,3 +476,19 @@ class AgencyReportItem(Base):
 
     report: Mapped[AgencyReport] = relationship(back_populates="items")
     task: Mapped[Task] = relationship()
+
+
+class ImportUpload(Base):
+    """An admin's uploaded file between the import preview and the apply. Kept in the database, not on one
+    app server's disk, so the apply may reach any instance; removed once applied or after a day."""
+
+    __tablename__ = "import_uploads"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(Text)
+    suffix: Mapped[str] = mapped_column(String(20))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )

@@ -25,3 +25,25 @@ def test_upgrade_downgrade_upgrade(pg_cluster):
     finally:
         database.engine.dispose()
         pg_cluster.drop_database(name)
+
+
+def test_the_migrations_build_exactly_the_models(pg_cluster):
+    """A model change without its migration (or the reverse) fails here, not in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from geoalchemy2 import alembic_helpers
+
+    from khgeo.models import Base
+
+    name = new_database(pg_cluster, template=None)
+    database = Database(pg_cluster.url(name))
+    try:
+        migrate.upgrade(database)
+        with database.engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"include_object": alembic_helpers.include_object, "compare_type": True}
+            )
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        database.engine.dispose()
+        pg_cluster.drop_database(name)

@@ -1,0 +1,296 @@
+"""Exporting zones, with the map's filters, as GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX.
+
+Every format is built from the one serialisation of a zone (``khgeo.services.zones.feature_select``, which
+``/api/zones`` serves): GeoJSON is exactly that FeatureCollection; the other formats carry the same properties
+as columns (khgeo.services.transfer_fields documents the Shapefile's ≤ 10-character names and the XLSX's
+Vietnamese headers). Binary formats keep full coordinate precision; GeoJSON has 6 decimals (~0.1 m), like the API.
+
+- GeoPackage: layers ``zones`` and ``districts`` (MultiPolygon, EPSG:4326), ``tasks`` (no geometry) and
+  ``task_zones`` (task id ↔ zone code, for the exported zones).
+- Shapefile: a zip of .shp, .shx, .dbf, .prj and a .cpg saying UTF-8; lists (aliases, communes) joined with "; ".
+- CSV: UTF-8 with a byte-order mark (so Excel shows Vietnamese), property names as headers, the outline as WKT.
+- XLSX: Vietnamese headers, number and date formats, widths that fit; a point inside each outline (lon/lat),
+  since an outline does not fit a cell.
+Every file a user exports imports back with no change (tests/test_export.py, tests/test_import.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from khgeo.models import District, Task, Zone, task_zones
+from khgeo.services.transfer_fields import (
+    EXPORT_COLUMNS,
+    GEOMETRY_SOURCE_LABELS_VI,
+    LAT_HEADER_VI,
+    LON_HEADER_VI,
+    OPERATING_LABELS_VI,
+    WKT_COLUMN,
+    WWTP_LABELS_VI,
+)
+from khgeo.services.zones import (
+    ZoneFilter,
+    apply_filter,
+    count_zones,
+    feature_collection_json,
+    feature_select,
+)
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+STORAGE_CRS = "EPSG:4326"
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    key: str
+    label: str
+    filename: str
+    mimetype: str
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.key: f
+    for f in (
+        ExportFormat("geojson", "GeoJSON", "khgeo-zones.geojson", "application/geo+json"),
+        ExportFormat("gpkg", "GeoPackage", "khgeo-zones.gpkg", "application/geopackage+sqlite3"),
+        ExportFormat("shp", "Shapefile", "khgeo-zones.shp.zip", "application/zip"),
+        ExportFormat("csv", "CSV", "khgeo-zones.csv", "text/csv; charset=utf-8"),
+        ExportFormat(
+            "xlsx",
+            "Excel",
+            "khgeo-zones.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    )
+}
+
+
+@dataclass
+class Export:
+    body: bytes
+    format: ExportFormat
+    count: int
+
+
+@dataclass
+class _Row:
+    properties: dict[str, Any]
+    wkb: bytes | None
+    wkt: str | None
+    lon: float | None
+    lat: float | None
+
+
+def export_zones(session: Session, zone_filter: ZoneFilter, fmt: str) -> Export:
+    """The zones matching ``zone_filter`` in format ``fmt`` (a key of FORMATS)."""
+    export_format = FORMATS[fmt]
+    if fmt == "geojson":
+        body = feature_collection_json(session, zone_filter).encode("utf-8")
+        return Export(body, export_format, count_zones(session, zone_filter))
+    rows = _rows(session, zone_filter)
+    writer = {"gpkg": _gpkg, "shp": _shapefile, "csv": _csv, "xlsx": _xlsx}[fmt]
+    body = writer(session, zone_filter, rows) if fmt == "gpkg" else writer(rows)
+    return Export(body, export_format, len(rows))
+
+
+def _rows(session: Session, zone_filter: ZoneFilter) -> list[_Row]:
+    point = func.ST_PointOnSurface(Zone.geom)
+    query = feature_select(zone_filter).add_columns(
+        func.ST_AsBinary(Zone.geom), func.ST_AsText(Zone.geom), func.ST_X(point), func.ST_Y(point)
+    )
+    return [
+        _Row(feature["properties"], None if wkb is None else bytes(wkb), wkt, lon, lat)
+        for feature, wkb, wkt, lon, lat in session.execute(query)
+    ]
+
+
+def _cell(column, value: Any) -> Any:
+    """A property as a column value of a table format."""
+    if column.kind == "list":
+        return "; ".join(value or [])
+    if column.kind == "bool":
+        return pd.NA if value is None else bool(value)
+    return value
+
+
+def _frame(rows: list[_Row], *, names: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+    data = {}
+    for column in EXPORT_COLUMNS:
+        values = [_cell(column, row.properties.get(column.key)) for row in rows]
+        if column.kind == "bool":
+            values = pd.array(values, dtype="boolean")
+        elif column.kind == "integer":
+            values = pd.array(values, dtype="Int64")
+        elif column.kind == "number":
+            values = pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+        data[(names or {}).get(column.key, column.key)] = values
+    geometries = [None if row.wkb is None else shapely.from_wkb(row.wkb) for row in rows]
+    return gpd.GeoDataFrame(data, geometry=geometries, crs=STORAGE_CRS)
+
+
+def _gpkg(session: Session, zone_filter: ZoneFilter, rows: list[_Row]) -> bytes:
+    districts = list(session.scalars(select(District).order_by(District.code)))
+    district_frame = gpd.GeoDataFrame(
+        {
+            "code": [d.code for d in districts],
+            "name": [d.name for d in districts],
+            "full_name": [d.full_name for d in districts],
+            "unit_type": [d.unit_type for d in districts],
+        },
+        geometry=[None if d.geom is None else shapely.from_wkb(bytes(d.geom.data)) for d in districts],
+        crs=STORAGE_CRS,
+    )
+    tasks = list(
+        session.scalars(select(Task).options(selectinload(Task.lead_agency)).order_by(Task.position))
+    )
+    task_frame = pd.DataFrame(
+        {
+            "id": [t.id for t in tasks],
+            "section": [t.section for t in tasks],
+            "section_title": [t.section_title for t in tasks],
+            "title": [t.title for t in tasks],
+            "text": [t.text for t in tasks],
+            "lead_agency": [t.lead_agency.name for t in tasks],
+            "deadline_text": [t.deadline_text for t in tasks],
+            "due_date": [t.due_date.isoformat() if t.due_date else None for t in tasks],
+            "recurrence": [t.recurrence for t in tasks],
+            "status": [t.status for t in tasks],
+        }
+    )
+    zone_ids = apply_filter(select(Zone.id), zone_filter).scalar_subquery()
+    links = session.execute(
+        select(task_zones.c.task_id, Zone.code)
+        .join(Zone, Zone.id == task_zones.c.zone_id)
+        .where(task_zones.c.zone_id.in_(zone_ids))
+        .order_by(task_zones.c.task_id, Zone.code)
+    ).all()
+    link_frame = pd.DataFrame({"task_id": [t for t, _ in links], "zone_code": [c for _, c in links]})
+    with tempfile.TemporaryDirectory(prefix="khgeo-export-") as workdir:
+        path = Path(workdir) / "zones.gpkg"
+        pyogrio.write_dataframe(
+            _frame(rows),
+            path,
+            layer="zones",
+            driver="GPKG",
+            geometry_type="MultiPolygon",
+            promote_to_multi=True,
+        )
+        pyogrio.write_dataframe(
+            district_frame, path, layer="districts", driver="GPKG", geometry_type="MultiPolygon"
+        )
+        pyogrio.write_dataframe(task_frame, path, layer="tasks", driver="GPKG")
+        pyogrio.write_dataframe(link_frame, path, layer="task_zones", driver="GPKG")
+        return path.read_bytes()
+
+
+def _shapefile(rows: list[_Row]) -> bytes:
+    names = {column.key: column.shp for column in EXPORT_COLUMNS}
+    with tempfile.TemporaryDirectory(prefix="khgeo-export-") as workdir:
+        path = Path(workdir) / "zones.shp"
+        pyogrio.write_dataframe(
+            _frame(rows, names=names),
+            path,
+            driver="ESRI Shapefile",
+            encoding="UTF-8",
+            geometry_type="MultiPolygon",
+            promote_to_multi=True,
+        )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                part = path.with_suffix(suffix)
+                if not part.exists() and suffix == ".cpg":
+                    part.write_text("UTF-8")
+                archive.write(part, f"khgeo-zones{suffix}")
+        return buffer.getvalue()
+
+
+def _safe_text(value: Any) -> Any:
+    # a cell that starts like a formula is shown as text by spreadsheets (CSV injection)
+    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv(rows: list[_Row]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([column.key for column in EXPORT_COLUMNS] + [WKT_COLUMN])
+    for row in rows:
+        cells = []
+        for column in EXPORT_COLUMNS:
+            value = _cell(column, row.properties.get(column.key))
+            cells.append("" if value is None or value is pd.NA else _safe_text(value))
+        writer.writerow([*cells, row.wkt or ""])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx_value(column, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.key == "wwtp_status":
+        return WWTP_LABELS_VI.get(value, value)
+    if column.key == "operating_status":
+        return OPERATING_LABELS_VI.get(value, value)
+    if column.key == "geometry_source":
+        return GEOMETRY_SOURCE_LABELS_VI.get(value, value)
+    if column.kind == "list":
+        return "; ".join(value)
+    if column.kind == "bool":
+        return "Có" if value else "Không"
+    if column.kind == "number":
+        return float(value)
+    if column.kind == "date":
+        return dt.date.fromisoformat(value)
+    if column.kind == "datetime":
+        return dt.datetime.fromisoformat(value).astimezone(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+    return _safe_text(value)
+
+
+def _xlsx(rows: list[_Row]) -> bytes:
+    """One sheet: bold frozen Vietnamese header, autofilter, number/date formats, widths that fit."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Khu, cụm công nghiệp"
+    headers = [column.header_vi for column in EXPORT_COLUMNS] + [LON_HEADER_VI, LAT_HEADER_VI]
+    formats = [column.number_format for column in EXPORT_COLUMNS] + ["0.000000", "0.000000"]
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        values = [_xlsx_value(column, row.properties.get(column.key)) for column in EXPORT_COLUMNS]
+        sheet.append([*values, row.lon, row.lat])
+    for index, (header, number_format) in enumerate(zip(headers, formats, strict=True), start=1):
+        letter = get_column_letter(index)
+        widths = [len(header) * 0.8]
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            if number_format and cell.value is not None:
+                cell.number_format = number_format
+            widths.append(len(number_format) + 4 if number_format else len(str(cell.value or "")))
+        sheet.column_dimensions[letter].width = min(50, max(8, *widths) + 2)
+    sheet.freeze_panes = "C2"
+    sheet.auto_filter.ref = sheet.dimensions
+    workbook.properties.title = "Khu, cụm công nghiệp tỉnh Bắc Giang"
+    workbook.properties.creator = "khgeo"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,271 @@
+"""Downloads of the zones (every format, the map's filters) and the admins' import: upload → preview → apply.
+
+An upload is kept between the preview and the apply in the database (import_uploads, under a random token),
+usable only by the admin who uploaded it, so the apply may reach any app instance; it is removed once applied
+or after a day. The
+apply re-reads the file, plans again and refuses if the plan differs from the preview (the fingerprint).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+import tempfile
+import unicodedata
+from pathlib import Path, PurePosixPath
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import delete
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from khgeo.app import get_session, today
+from khgeo.errors import KhgeoError
+from khgeo.errors_web import error_response
+from khgeo.models import ImportUpload
+from khgeo.services import authz
+from khgeo.services.exporter import FORMATS, export_zones
+from khgeo.services.import_files import ACCEPTED_SUFFIXES, ImportFileError, LayerChoiceNeeded, read_source
+from khgeo.services.importer import PlanChanged, apply_import, crs_options, plan_import
+from khgeo.services.zones import parse_filter
+from khgeo.web import bp
+
+log = logging.getLogger(__name__)
+
+STAGING_HOURS = 24
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+ENCODINGS = (
+    ("", _l("Automatic (UTF-8, or the Shapefile's .cpg)")),
+    ("cp1258", _l("Windows Vietnamese (cp1258)")),
+    ("utf-8", "UTF-8"),
+    ("cp1252", "Windows-1252"),
+    ("latin-1", "ISO-8859-1"),
+)
+FIELD_TITLES = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "aliases": _l("Other names"),
+    "kind": _l("Kind"),
+    "district": _l("District"),
+    "communes": _l("Communes"),
+    "stated_area_ha": _l("Stated area (ha)"),
+    "developer": _l("Developer"),
+    "operating_status": _l("Operating status"),
+    "clearance_area_ha": _l("Area to clear (ha)"),
+    "cleared_area_ha": _l("Area cleared (ha)"),
+    "households_total": _l("Households affected"),
+    "households_agreed": _l("Households agreed"),
+    "wwtp_status": _l("Wastewater treatment"),
+    "wwtp_capacity_m3_day": _l("Wastewater capacity (m³/day)"),
+    "infrastructure_pct": _l("Infrastructure completion (%)"),
+    "occupancy_pct": _l("Occupancy (%)"),
+    "as_of": _l("Situation as of"),
+    "geometry": _l("Outline area (ha)"),
+    "geometry_source": _l("Outline source"),
+    "ignored": _l("(recognised, not imported)"),
+    "geometry_column": _l("(coordinates)"),
+}
+MATCHED_BY = {"code": _l("code"), "name": _l("name"), "alias": _l("other name")}
+
+
+# -- downloads --------------------------------------------------------------------------------------------------
+@bp.get("/export/zones.<fmt>")
+def export_download(fmt: str):
+    if fmt not in FORMATS:
+        raise HTTPNotFound()
+    authz.require(authz.can_export(current_user, current_app.config["KHGEO_PUBLIC_READ"]), current_user)
+    session = get_session()
+    export = export_zones(session, parse_filter(session, request.args), fmt)
+    response = Response(export.body, mimetype=export.format.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.format.filename}"'
+    return response
+
+
+# -- import -----------------------------------------------------------------------------------------------------
+def _require_admin() -> None:
+    authz.require(authz.is_admin(current_user), current_user)
+
+
+def _display_name(raw: str) -> str:
+    """The uploaded file's own name, for history and the preview: no folders, NFC, at most 200 characters."""
+    name = PurePosixPath(raw.replace("\\", "/")).name
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
+    return name[-200:] or "upload"
+
+
+def _stage(upload) -> str:
+    name = _display_name(upload.filename)
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in ACCEPTED_SUFFIXES:
+        raise ImportFileError(
+            _l(
+                "Unsupported file type %(suffix)s: use GeoJSON, a zipped Shapefile, GeoPackage, KML/KMZ, CSV or XLSX.",
+                suffix=suffix or "(none)",
+            )
+        )
+    token = secrets.token_urlsafe(24)
+    session = get_session()
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=STAGING_HOURS)
+    session.execute(delete(ImportUpload).where(ImportUpload.created_at < cutoff))
+    session.add(
+        ImportUpload(
+            token=token, user_id=current_user.id, file_name=name, suffix=suffix, content=upload.read()
+        )
+    )
+    session.commit()
+    return token
+
+
+def _staged(token: str) -> ImportUpload:
+    row = get_session().get(ImportUpload, token) if TOKEN.match(token or "") else None
+    if row is None:
+        raise KhgeoError(_l("The uploaded file is no longer available: upload it again."), status=410)
+    if row.user_id != current_user.id:
+        raise authz.Forbidden()
+    return row
+
+
+def _read_staged(row: ImportUpload, options: dict):
+    """Read the staged upload through a private temporary file (the readers want a path)."""
+    with tempfile.TemporaryDirectory(prefix="khgeo-import-") as folder:
+        path = Path(folder) / f"upload{row.suffix}"
+        path.write_bytes(row.content)
+        return read_source(
+            path, file_name=row.file_name, layer=options["layer"], encoding=options["encoding"]
+        )
+
+
+def _discard(token: str) -> None:
+    if TOKEN.match(token or ""):
+        session = get_session()
+        session.execute(delete(ImportUpload).where(ImportUpload.token == token))
+        session.commit()
+
+
+def _options() -> dict:
+    return {
+        "crs": (request.form.get("crs") or "").strip() or None,
+        "layer": (request.form.get("layer") or "").strip() or None,
+        "encoding": (request.form.get("encoding") or "").strip() or None,
+    }
+
+
+def _form_page(*, error=None, status: int = 200, token: str | None = None, file_name: str = "", layers=()):
+    return render_template(
+        "transfer/import.html",
+        error=error,
+        token=token,
+        file_name=file_name,
+        layers=list(layers),
+        options=_options() if request.method == "POST" else {},
+        crs_options=crs_options(),
+        encodings=ENCODINGS,
+        accept=",".join(ACCEPTED_SUFFIXES),
+        max_mb=current_app.config["MAX_CONTENT_LENGTH"] // 2**20,
+    ), status
+
+
+@bp.route("/admin/import", methods=["GET", "POST"])
+def import_page():
+    _require_admin()
+    if request.method == "GET":
+        return _form_page()
+    token = request.form.get("token") or None
+    upload = request.files.get("upload")
+    try:
+        if upload is not None and upload.filename:
+            if token:
+                _discard(token)
+            token = _stage(upload)
+        elif not token:
+            raise ImportFileError(_l("Choose a file to import."))
+        staged = _staged(token)
+        meta = {"file_name": staged.file_name}
+        options = _options()
+        source = _read_staged(staged, options)
+        session = get_session()
+        plan = plan_import(session, source, crs=options["crs"], today=today())
+        session.rollback()
+    except LayerChoiceNeeded as exc:
+        return _form_page(
+            error=exc.message, status=422, token=token, file_name=meta["file_name"], layers=exc.layers
+        )
+    except ImportFileError as exc:
+        # the CRS, layer or encoding can be chosen for the staged file; anything else needs another file
+        keep = exc.field in ("crs", "layer", "encoding") and token is not None
+        if not keep and token:
+            _discard(token)
+        return _form_page(
+            error=exc.message,
+            status=422,
+            token=token if keep else None,
+            file_name=meta["file_name"] if keep else "",
+        )
+    return render_template(
+        "transfer/preview.html",
+        plan=plan,
+        token=token,
+        options=options,
+        titles=FIELD_TITLES,
+        matched=MATCHED_BY,
+    )
+
+
+@bp.post("/admin/import/apply")
+def import_apply():
+    _require_admin()
+    token = request.form.get("token", "")
+    staged = _staged(token)
+    meta = {"file_name": staged.file_name}
+    options = _options()
+    session = get_session()
+    try:
+        source = _read_staged(staged, options)
+        plan = apply_import(
+            session,
+            source,
+            user=current_user,
+            today=today(),
+            crs=options["crs"],
+            expected_fingerprint=request.form.get("fingerprint", ""),
+            channel="web",
+        )
+        session.commit()
+    except PlanChanged as exc:
+        session.rollback()
+        return _form_page(error=exc.message, status=409, token=token, file_name=meta["file_name"])
+    except KhgeoError:
+        session.rollback()
+        raise
+    _discard(token)
+    counts = plan.counts
+    flash(
+        _(
+            "Imported %(file)s: %(created)d zones created, %(updated)d updated, %(unchanged)d unchanged, %(rejected)d rejected.",
+            file=plan.file_name,
+            created=counts["create"],
+            updated=counts["update"],
+            unchanged=counts["unchanged"],
+            rejected=counts["rejected"],
+        ),
+        "success",
+    )
+    return redirect(url_for("web.import_page"), 303)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(_exc: RequestEntityTooLarge):
+    if request.endpoint != "web.import_page":
+        return error_response(413, _("The upload is too large."))
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // 2**20
+    message = _(
+        "The file is larger than %(limit)d MB, the most a browser upload may carry. Zip it (a zipped Shapefile is "
+        "much smaller), split it, or import it on the server with the command `khgeo import`.",
+        limit=limit,
+    )
+    return render_template("error.html", status=413, message=message), 413
