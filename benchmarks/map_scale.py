@@ -131,9 +131,12 @@ def main() -> None:
                 "KHGEO_DATABASE_URL": url,
                 "KHGEO_SECRET_KEY": "bench",
                 "KHGEO_TILES_URL": "https://tiles.invalid/{z}/{x}/{y}.png",
+                # the figures are about drawing zones, not logging in: read anonymously
+                "KHGEO_PUBLIC_READ": "true",
             }
         )
         client = app.test_client()
+        assert client.get("/api/zones").status_code == 200
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, Select, String, cast, func, literal, or_, select, text
@@ -228,10 +229,12 @@ def feature_select(
     return apply_filter(query, zone_filter).order_by(Zone.kind.desc(), Zone.search_text, Zone.code)
 
 
-def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> str:
-    """The whole FeatureCollection as JSON text, aggregated by PostgreSQL (no Python per feature)."""
+# Building these statements (dozens of SQL function nodes) costs more Python time than running them on a small
+# table; ZoneFilter is frozen and hashable, so each distinct filter's statement is built once.
+@lru_cache(maxsize=256)
+def _collection_statement(zone_filter: ZoneFilter) -> Select:
     features = feature_select(zone_filter).subquery()
-    query = select(
+    return select(
         cast(
             func.json_build_object(
                 "type",
@@ -242,13 +245,22 @@ def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilt
             String,
         )
     )
-    return session.execute(query).scalar_one()
+
+
+@lru_cache(maxsize=256)
+def _feature_statement(code: str) -> Select:
+    feature = feature_select(ZoneFilter(codes=(code,))).add_columns(Zone.version).subquery()
+    return select(cast(feature.c.feature, String), feature.c.version)
+
+
+def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> str:
+    """The whole FeatureCollection as JSON text, aggregated by PostgreSQL (no Python per feature)."""
+    return session.execute(_collection_statement(zone_filter)).scalar_one()
 
 
 def feature_json(session: Session, code: str) -> tuple[str, int]:
     """One zone's Feature as JSON text, and its version (the ETag), in one query."""
-    feature = feature_select(ZoneFilter(codes=(code,))).add_columns(Zone.version).subquery()
-    row = session.execute(select(cast(feature.c.feature, String), feature.c.version)).one_or_none()
+    row = session.execute(_feature_statement(code)).one_or_none()
     if row is None:
         raise NotFound(_l("No zone with code %(code)s", code=code))
     return row[0], row[1]
