@@ -27,6 +27,15 @@ GEOMETRY_SOURCE_LABELS = {
     "imported": _l("Imported outline"),
 }
 FIELD_LABELS = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "aliases": _l("Other names"),
+    "kind": _l("Kind"),
+    "district": _l("District"),
+    "communes": _l("Communes"),
+    "stated_area_ha": _l("Stated area (ha)"),
+    "developer": _l("Developer"),
+    "operating_status": _l("Operating status"),
     "clearance_area_ha": _l("Area to clear (ha)"),
     "cleared_area_ha": _l("Area cleared (ha)"),
     "households_total": _l("Households affected"),

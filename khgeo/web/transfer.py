@@ -27,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from khgeo.app import get_session, today
 from khgeo.errors import KhgeoError
 from khgeo.errors_web import error_response
+from khgeo.jinja import FIELD_LABELS
 from khgeo.models import ImportUpload
 from khgeo.services import authz
 from khgeo.services.exporter import FORMATS, export_zones
@@ -46,29 +47,11 @@ ENCODINGS = (
     ("cp1252", "Windows-1252"),
     ("latin-1", "ISO-8859-1"),
 )
+# the zone fields' names as the history shows them, plus what only an import preview needs
 FIELD_TITLES = {
-    "code": _l("Code"),
-    "name": _l("Name"),
-    "aliases": _l("Other names"),
-    "kind": _l("Kind"),
-    "district": _l("District"),
-    "communes": _l("Communes"),
-    "stated_area_ha": _l("Stated area (ha)"),
-    "developer": _l("Developer"),
-    "operating_status": _l("Operating status"),
-    "clearance_area_ha": _l("Area to clear (ha)"),
-    "cleared_area_ha": _l("Area cleared (ha)"),
-    "households_total": _l("Households affected"),
-    "households_agreed": _l("Households agreed"),
-    "wwtp_status": _l("Wastewater treatment"),
-    "wwtp_capacity_m3_day": _l("Wastewater capacity (m³/day)"),
-    "infrastructure_pct": _l("Infrastructure completion (%)"),
-    "occupancy_pct": _l("Occupancy (%)"),
-    "as_of": _l("Situation as of"),
+    **FIELD_LABELS,
     "geometry": _l("Outline area (ha)"),
-    "geometry_source": _l("Outline source"),
     "ignored": _l("(recognised, not imported)"),
-    "geometry_column": _l("(coordinates)"),
 }
 MATCHED_BY = {"code": _l("code"), "name": _l("name"), "alias": _l("other name")}
 
