@@ -6,6 +6,8 @@ comes from a request). Details for operators go to the log, never into a respons
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 
 class KhgeoError(Exception):
     status = 500
@@ -46,7 +48,5 @@ class ValidationFailed(KhgeoError):
     status = 422
 
     def __init__(self, errors: dict):
-        from flask_babel import lazy_gettext as _l
-
         super().__init__(_l("Some values are not valid."))
         self.errors = errors
