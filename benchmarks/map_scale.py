@@ -12,19 +12,14 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import psycopg
+from throwaway import seeded_database
 from werkzeug.serving import make_server
 
-from khgeo import migrate
 from khgeo.app import create_app
-from khgeo.db import Database
-from khgeo.pgcluster import LocalCluster
-from khgeo.services.seed import seed
 
 # Squares of ~20–60 ha on a grid over the province's bounding box, with varied figures.
 SYNTHETIC_ZONES_SQL = """
@@ -114,18 +109,7 @@ def main() -> None:
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
 
-    root = Path(tempfile.mkdtemp(prefix="khgeo-bench-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root / "pg", fast=True)
-    cluster.start()
-    try:
-        cluster.create_database("bench")
-        url = cluster.url("bench")
-        database = Database(url)
-        migrate.upgrade(database)
-        with database.session() as session:
-            seed(session)
-        database.engine.dispose()
+    with seeded_database("khgeo-bench-") as (cluster, url):
         app = create_app(
             {
                 "KHGEO_DATABASE_URL": url,
@@ -158,9 +142,6 @@ def main() -> None:
                 )
         server.shutdown()
         app.extensions["khgeo.db"].engine.dispose()
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
 
     print(
         f"khgeo map scale benchmark (median of {options.repeat} runs, browser median of {options.browser_repeat})"

@@ -13,26 +13,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import psycopg
 from sqlalchemy import select
+from throwaway import seeded_database
 
-from khgeo import migrate
 from khgeo.app import create_app
-from khgeo.db import Database
 from khgeo.models import Agency
-from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts, reporting
 from khgeo.services.report_data import gather
 from khgeo.services.report_docx import render_docx
 from khgeo.services.report_map import render_map_png
 from khgeo.services.report_xlsx import render_xlsx
-from khgeo.services.seed import seed
 
 YEAR, TODAY = 2026, dt.date(2026, 11, 26)
 TARGET_S = 3.0
@@ -104,18 +98,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="khgeo-bench-report-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root / "pg", fast=True)
-    cluster.start()
-    try:
-        cluster.create_database("bench")
-        url = cluster.url("bench")
-        database = Database(url)
-        migrate.upgrade(database)
-        with database.session() as session:
-            seed(session)
-        database.engine.dispose()
+    with seeded_database("khgeo-bench-report-") as (cluster, url):
         app = create_app({"KHGEO_DATABASE_URL": url, "KHGEO_SECRET_KEY": "bench", "KHGEO_TILES_URL": ""})
         seed_activity(app, options.zones, cluster.conninfo("bench"))
         db = app.extensions["khgeo.db"]
@@ -138,9 +121,6 @@ def main() -> None:
             "total": median_s(lambda: (render_docx(d := collect()), render_xlsx(d)), options.repeat),
         }
         db.engine.dispose()
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
 
     counts = data.counts
     print(
