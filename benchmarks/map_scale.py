@@ -53,7 +53,9 @@ FROM (
       'district_code', d.code, 'communes', z.communes, 'area_ha', z.stated_area_ha,
       'computed_area_ha', round(z.computed_area_ha::numeric, 2), 'clearance_pct', z.clearance_pct,
       'clearance_incomplete', z.clearance_incomplete, 'cleared_area_ha', z.cleared_area_ha,
-      'clearance_area_ha', z.clearance_area_ha, 'wwtp_status', z.wwtp_status,
+      'clearance_area_ha', z.clearance_area_ha, 'households_total', z.households_total,
+      'households_agreed', z.households_agreed, 'wwtp_status', z.wwtp_status,
+      'wwtp_capacity_m3_day', z.wwtp_capacity_m3_day,
       'infrastructure_pct', z.infrastructure_pct, 'occupancy_pct', z.occupancy_pct,
       'operating_status', z.operating_status, 'developer', z.developer, 'geometry_source', z.geometry_source,
       'as_of', z.as_of, 'version', z.version, 'updated_at', z.updated_at)) AS feature

@@ -21,7 +21,10 @@ clearance_area_ha    clear_ha   Diện tích phải GPMB (ha)
 cleared_area_ha      cleared_ha Diện tích đã GPMB (ha)
 clearance_pct        clear_pct  Tỷ lệ GPMB (%)
 clearance_incomplete clear_inc  GPMB chưa xong (chưa có số liệu)
+households_total     hh_total   Số hộ bị ảnh hưởng
+households_agreed    hh_agreed  Số hộ đã đồng thuận
 wwtp_status          wwtp       Xử lý nước thải
+wwtp_capacity_m3_day wwtp_cap   Công suất XLNT (m³/ngày)
 infrastructure_pct   infra_pct  Hạ tầng hoàn thành (%)
 occupancy_pct        occup_pct  Tỷ lệ lấp đầy (%)
 operating_status     op_status  Tình trạng hoạt động
@@ -91,8 +94,18 @@ EXPORT_COLUMNS: tuple[Column, ...] = (
         "cleared_area_ha", "Diện tích đã GPMB (ha)", "cleared_ha", "cleared_area_ha", "number", "#,##0.00"
     ),
     Column("clearance_pct", "Tỷ lệ GPMB (%)", "clear_pct", None, "number", "0.0"),
+    Column("households_total", "Số hộ bị ảnh hưởng", "hh_total", "households_total", "integer", "#,##0"),
+    Column("households_agreed", "Số hộ đã đồng thuận", "hh_agreed", "households_agreed", "integer", "#,##0"),
     Column("clearance_incomplete", "GPMB chưa xong (chưa có số liệu)", "clear_inc", None, "bool"),
     Column("wwtp_status", "Xử lý nước thải", "wwtp", "wwtp_status", "text"),
+    Column(
+        "wwtp_capacity_m3_day",
+        "Công suất XLNT (m³/ngày)",
+        "wwtp_cap",
+        "wwtp_capacity_m3_day",
+        "number",
+        "#,##0.0",
+    ),
     Column(
         "infrastructure_pct", "Hạ tầng hoàn thành (%)", "infra_pct", "infrastructure_pct", "number", "0.0"
     ),
