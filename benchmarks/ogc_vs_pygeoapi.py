@@ -59,7 +59,8 @@ PYGEOAPI_VIEW = """
 CREATE VIEW bench_ogc_zones AS
 SELECT z.code AS id, z.code, z.name, z.aliases, z.kind, d.name AS district, d.code AS district_code, z.communes,
        z.stated_area_ha AS area_ha, round(z.computed_area_ha::numeric, 2) AS computed_area_ha, z.clearance_pct,
-       z.clearance_incomplete, z.cleared_area_ha, z.clearance_area_ha, z.wwtp_status, z.infrastructure_pct,
+       z.clearance_incomplete, z.cleared_area_ha, z.clearance_area_ha, z.households_total, z.households_agreed,
+       z.wwtp_status, z.wwtp_capacity_m3_day, z.infrastructure_pct,
        z.occupancy_pct, z.operating_status, z.developer, z.geometry_source, z.as_of, z.version, z.updated_at, z.geom
 FROM zones z LEFT JOIN districts d ON z.district_id = d.id
 """
