@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import requests
+from throwaway import seeded_database
 from updates_load import SYNTHETIC_ZONES_SQL, free_port, percentile, start_server, stop_server
 
-from khgeo import migrate
 from khgeo.db import Database
-from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
-from khgeo.services.seed import seed
 
 HOST = "127.0.0.1"
 MAX_REQUESTS_PER_CLIENT = 50_000
@@ -108,64 +103,61 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     options = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="khgeo-load-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root / "pg", fast=True)
     server = None
-    try:
-        cluster.start()
-        cluster.create_database("load")
-        url = cluster.url("load")
-        database = Database(url)
-        migrate.upgrade(database)
-        with database.session() as session:
-            seed(session)
-            district_id = accounts.resolve_districts(session, ["Việt Yên"])[0].id
-        with database.engine.begin() as conn:
-            conn.exec_driver_sql(SYNTHETIC_ZONES_SQL, {"n": 200, "district_id": district_id})
-        with database.session() as session:
-            accounts.create_user(session, "load-admin", "load-password-1", "admin")
-        with database.session() as session:
-            token = accounts.new_token(session, "load-admin")
-        database.engine.dispose()
+    with seeded_database("khgeo-load-", "load") as (cluster, url):
+        try:
+            database = Database(url)
+            with database.session() as session:
+                district_id = accounts.resolve_districts(session, ["Việt Yên"])[0].id
+            with database.engine.begin() as conn:
+                conn.exec_driver_sql(SYNTHETIC_ZONES_SQL, {"n": 200, "district_id": district_id})
+            with database.session() as session:
+                accounts.create_user(session, "load-admin", "load-password-1", "admin")
+            with database.session() as session:
+                token = accounts.new_token(session, "load-admin")
+            database.engine.dispose()
 
-        port = free_port()
-        server = start_server(url, port, root / "server.log", options.workers, 4)
-        base = f"http://{HOST}:{port}"
-        kinds = {"map page": Kind("map page"), "/api/zones": Kind("/api/zones"), "updates": Kind("updates")}
-        deadline = time.perf_counter() + options.seconds
-        threads = [
-            threading.Thread(target=reader, args=(base, token, "/", kinds["map page"], deadline))
-            for _ in range(options.map_clients)
-        ]
-        threads += [
-            threading.Thread(target=reader, args=(base, token, "/api/zones", kinds["/api/zones"], deadline))
-            for _ in range(options.api_clients)
-        ]
-        threads += [
-            threading.Thread(
-                target=updater,
-                args=(
-                    base,
-                    token,
-                    [f"syn-{i}" for i in range(n, 200, options.update_clients)],
-                    kinds["updates"],
-                    deadline,
-                ),
-            )
-            for n in range(options.update_clients)
-        ]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-    finally:
-        if server is not None:
-            stop_server(server)
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
+            port = free_port()
+            server = start_server(url, port, cluster.root.parent / "server.log", options.workers, 4)
+            base = f"http://{HOST}:{port}"
+            kinds = {
+                "map page": Kind("map page"),
+                "/api/zones": Kind("/api/zones"),
+                "updates": Kind("updates"),
+            }
+            deadline = time.perf_counter() + options.seconds
+            threads = [
+                threading.Thread(target=reader, args=(base, token, "/", kinds["map page"], deadline))
+                for _ in range(options.map_clients)
+            ]
+            threads += [
+                threading.Thread(
+                    target=reader, args=(base, token, "/api/zones", kinds["/api/zones"], deadline)
+                )
+                for _ in range(options.api_clients)
+            ]
+            threads += [
+                threading.Thread(
+                    target=updater,
+                    args=(
+                        base,
+                        token,
+                        [f"syn-{i}" for i in range(n, 200, options.update_clients)],
+                        kinds["updates"],
+                        deadline,
+                    ),
+                )
+                for n in range(options.update_clients)
+            ]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            if server is not None:
+                stop_server(server)
 
     print(
         f"khgeo load test: {elapsed:.0f} s, gunicorn {options.workers} workers × 4 threads, "

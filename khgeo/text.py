@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -21,3 +22,14 @@ def fold(text: str) -> str:
 
 def slugify(text: str) -> str:
     return _NON_ALNUM.sub("-", fold(text)).strip("-")
+
+
+def parse_date(text: str) -> dt.date:
+    """dd/mm/yyyy as people write it; ISO yyyy-mm-dd as programs and <input type=date> send it.
+
+    Raises ValueError for anything else.
+    """
+    text = text.strip()
+    if "/" in text:
+        return dt.datetime.strptime(text, "%d/%m/%Y").date()
+    return dt.date.fromisoformat(text)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from khgeo.errors import BadRequest, NotFound, ValidationFailed
 from khgeo.models import Agency, AgencyReport, AgencyReportItem, Task, User, task_coordinators
 from khgeo.services.audit import record
-from khgeo.services.tasks import _yearly_due
+from khgeo.services.tasks import yearly_due_date
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY_REPORT_TASK = "III.1"
@@ -46,11 +46,11 @@ _CONTENT_TYPES = {
 
 
 def agency_deadline(session: Session, year: int) -> dt.date:
-    return _yearly_due(session.get(Task, AGENCY_REPORT_TASK), year)
+    return yearly_due_date(session.get(Task, AGENCY_REPORT_TASK), year)
 
 
 def board_deadline(session: Session, year: int) -> dt.date:
-    return _yearly_due(session.get(Task, BOARD_REPORT_TASK), year)
+    return yearly_due_date(session.get(Task, BOARD_REPORT_TASK), year)
 
 
 def reporting_agencies(session: Session) -> list[Agency]:

@@ -31,7 +31,7 @@ def _month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _yearly_due(task: Task, year: int) -> dt.date:
+def yearly_due_date(task: Task, year: int) -> dt.date:
     if str(year) in (task.due_exceptions or {}):
         return dt.date.fromisoformat(task.due_exceptions[str(year)])
     if task.yearly_due:
@@ -55,7 +55,7 @@ def _deadlines_around(task: Task, day: dt.date) -> list[dt.date]:
             ends.append(_month_end(index // 4, (index % 4 + 1) * 3))
         return ends
     if task.recurrence == "yearly":
-        return [_yearly_due(task, year) for year in (day.year - 2, day.year - 1, day.year, day.year + 1)]
+        return [yearly_due_date(task, year) for year in (day.year - 2, day.year - 1, day.year, day.year + 1)]
     return []
 
 

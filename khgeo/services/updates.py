@@ -23,6 +23,7 @@ from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.models import WWTP_STATUSES, Photo, User, Zone, ZoneUpdate
 from khgeo.services.audit import record
 from khgeo.services.photos import ProcessedPhoto
+from khgeo.text import parse_date
 
 # What field staff report; the zone's current values of these are those of its latest update.
 STATUS_FIELDS = (
@@ -142,7 +143,7 @@ def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChang
     if data.get("as_of") not in (None, ""):
         raw = data["as_of"]
         try:
-            change.as_of = raw if isinstance(raw, dt.date) else _parse_date(str(raw))
+            change.as_of = raw if isinstance(raw, dt.date) else parse_date(str(raw))
         except ValueError:
             errors["as_of"] = _l("Enter a date as dd/mm/yyyy.")
         else:
@@ -180,14 +181,6 @@ def _apply_percent(zone: Zone, values: dict, percent: Decimal, area_to_clear, er
         errors["clearance_pct"] = _l("The percent and the area cleared disagree: fill in only one of them.")
         return
     values["cleared_area_ha"] = derived if not cleared_changed or cleared is None else cleared
-
-
-def _parse_date(text: str) -> dt.date:
-    """dd/mm/yyyy as people write it; ISO yyyy-mm-dd as programs and <input type=date> send it."""
-    text = text.strip()
-    if "/" in text:
-        return dt.datetime.strptime(text, "%d/%m/%Y").date()
-    return dt.date.fromisoformat(text)
 
 
 def _plain(value: Any) -> Any:

@@ -7,25 +7,21 @@ import json
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
 from khgeo.app import get_session
 from khgeo.services import authz, geometry, updates
 from khgeo.services.zones import ZoneFilter, get_zone, zone_bounds
+from khgeo.web.forms import CsrfForm
 from khgeo.web.maps import outline_editor_map
-
-
-class OutlineForm(FlaskForm):
-    """Fields are rendered by the template; this carries the CSRF token."""
 
 
 def edit_outline(code: str):
     session = get_session()
     zone = get_zone(session, code)
     authz.require(authz.can_edit_geometry(current_user), current_user)
-    form = OutlineForm()
+    form = CsrfForm()
     current = json.dumps(mapping(to_shape(zone.geom))) if zone.geom is not None else ""
     submitted = current
     error = None

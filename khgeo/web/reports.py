@@ -7,7 +7,6 @@ from urllib.parse import quote
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from khgeo.app import get_session, today
 from khgeo.errors import BadRequest, ValidationFailed
@@ -15,13 +14,10 @@ from khgeo.services import authz, report_data, reporting
 from khgeo.services.report_docx import render_docx
 from khgeo.services.report_xlsx import render_xlsx
 from khgeo.web import bp
+from khgeo.web.forms import CsrfForm
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class ReportForm(FlaskForm):
-    """Fields are rendered by the template and checked by services.reporting; this carries the CSRF token."""
 
 
 def _year(raw: str | None) -> int:
@@ -55,7 +51,7 @@ def agency_report(year: int, agency_code: str):
     tasks = reporting.agency_tasks(session, agency)
     report = reporting.get_report(session, agency, year)
     can_submit = authz.can_submit_report(current_user, agency)
-    form = ReportForm()
+    form = CsrfForm()
     errors: dict = {}
     status = 200
     if request.method == "POST":
@@ -86,9 +82,10 @@ def agency_report(year: int, agency_code: str):
             session.commit()
             flash(_("Report submitted."), "success")
             return redirect(url_for("web.agency_report", year=year, agency_code=agency.code), 303)
-    texts = {item.task_id: item.text for item in report.items} if report else {}
     if request.method == "POST":
-        texts = {task.id: request.form.get(f"item-{task.id}", "") for task in tasks}
+        texts = items  # what was typed, shown again with the messages
+    else:
+        texts = {item.task_id: item.text for item in report.items} if report else {}
     return render_template(
         "reports/agency.html",
         agency=agency,

@@ -7,7 +7,6 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from khgeo.app import get_session, today
@@ -17,12 +16,10 @@ from khgeo.services import authz, reporting
 from khgeo.services import tasks as task_service
 from khgeo.services.indicators import get_indicator
 from khgeo.services.zones import ZoneFilter, list_zones, zone_bounds
+from khgeo.text import parse_date
 from khgeo.web import bp
+from khgeo.web.forms import CsrfForm
 from khgeo.web.maps import zones_overview_map
-
-
-class ProgressForm(FlaskForm):
-    """Fields are rendered by the template and checked by services.tasks; this carries the CSRF token."""
 
 
 def _sections(session) -> list[tuple[str, str]]:
@@ -58,7 +55,7 @@ def task_register():
 def task_page(task_id: str):
     session = get_session()
     task = task_service.get_task(session, task_id)
-    form = ProgressForm()
+    form = CsrfForm()
     errors: dict = {}
     status_code = 200
     if request.method == "POST":
@@ -111,7 +108,7 @@ def _date(raw: str | None) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw) if "-" in raw else dt.datetime.strptime(raw, "%d/%m/%Y").date()
+        return parse_date(raw)
     except ValueError:
         raise ValidationFailed({"reported_on": _("Enter a date as dd/mm/yyyy.")}) from None
 

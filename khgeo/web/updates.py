@@ -8,7 +8,6 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from khgeo.app import get_session, today
 from khgeo.models import WWTP_STATUSES, Photo
@@ -16,6 +15,7 @@ from khgeo.services import authz, updates
 from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, process_photo
 from khgeo.services.zones import get_zone
 from khgeo.web import bp
+from khgeo.web.forms import CsrfForm
 from khgeo.web.geometry import edit_outline
 
 FORM_FIELDS = (
@@ -31,10 +31,6 @@ FORM_FIELDS = (
     "occupancy_pct",
     "note",
 )
-
-
-class UpdateForm(FlaskForm):
-    """Fields are rendered by the template and checked by services.updates; this carries the CSRF token."""
 
 
 def _submitted() -> dict[str, str]:
@@ -75,7 +71,7 @@ def zone_update(code: str):
     session = get_session()
     zone = get_zone(session, code)
     authz.require(authz.can_update_status(current_user, zone), current_user)
-    form = UpdateForm()
+    form = CsrfForm()
     if request.method == "GET":
         return _render(zone, form, _current(zone))
     if not form.validate_on_submit():  # CSRF
