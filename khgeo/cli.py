@@ -203,7 +203,7 @@ def users_disable(username: str) -> None:
 @with_database
 def report_command(year: int, fmt: str, output: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
-    from khgeo.app import today
+    from khgeo.clock import today
     from khgeo.services import report_data
     from khgeo.services.report_docx import render_docx
     from khgeo.services.report_xlsx import render_xlsx

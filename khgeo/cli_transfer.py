@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 from flask_babel import force_locale
 
-from khgeo.app import get_db, today
+from khgeo.app import get_db
+from khgeo.clock import today
 from khgeo.errors import KhgeoError
 
 # files with at least this many features show progress bars while they are checked and written

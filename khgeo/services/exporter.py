@@ -24,7 +24,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -36,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
 from khgeo.services.transfer_fields import (
     EXPORT_COLUMNS,
@@ -54,7 +54,6 @@ from khgeo.services.zones import (
     feature_select,
 )
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STORAGE_CRS = "EPSG:4326"
 
 
@@ -261,7 +260,7 @@ def _xlsx_value(column, value: Any) -> Any:
     if column.kind == "date":
         return dt.date.fromisoformat(value)
     if column.kind == "datetime":
-        return dt.datetime.fromisoformat(value).astimezone(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+        return clock.local(dt.datetime.fromisoformat(value)).replace(tzinfo=None, microsecond=0)
     return _safe_text(value)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import BadRequest
 from khgeo.services import planning
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS

@@ -8,7 +8,8 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import BadRequest, ValidationFailed
 from khgeo.services import authz, report_data, reporting
 from khgeo.services.report_docx import render_docx

@@ -20,11 +20,12 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import KhgeoError
 from khgeo.errors_web import error_response
 from khgeo.jinja import FIELD_LABELS
@@ -93,7 +94,7 @@ def _stage(upload) -> str:
         )
     token = secrets.token_urlsafe(24)
     session = get_session()
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=STAGING_HOURS)
+    cutoff = func.now() - dt.timedelta(hours=STAGING_HOURS)  # the database stamped created_at
     session.execute(delete(ImportUpload).where(ImportUpload.created_at < cutoff))
     session.add(
         ImportUpload(
