@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _select_locale() -> str:
-    """Vietnamese unless the user picked English: ?lang=en switches and is remembered in the session."""
+    """Vietnamese unless the user picked English: ?lang=en switches and is remembered in the session.
+
+    Outside a request (the ``khgeo`` command) it is the default language, KHGEO_DEFAULT_LOCALE."""
+    if not has_request_context():
+        return current_app.config["KHGEO_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in LOCALES:
         session["lang"] = wanted
