@@ -74,7 +74,10 @@ def run_export(fmt: str, output: Path, filters: dict[str, str | None]) -> None:
         zone_filter = parse_filter(session, {name: value for name, value in filters.items() if value})
         export = export_zones(session, zone_filter, fmt)
     # write next to the target and rename, so a failed export never leaves half a file behind
-    handle, temporary = tempfile.mkstemp(prefix=".khgeo-export-", dir=output.resolve().parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".khgeo-export-", dir=output.resolve().parent)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(output)) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(export.body)
