@@ -16,9 +16,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard khgeo/translations/*/LC_MESSAGES/mes
 .PHONY: run test install install-test system system-test lint bench translations extract-messages clean
 
 run: install
-	$(KHGEO) db upgrade
-	$(KHGEO) seed
-	$(KHGEO) serve --host $(HOST) --port $(PORT)
+	$(KHGEO) serve --upgrade --seed --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(VENV)/bin/ruff check khgeo tests benchmarks scripts

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from sqlalchemy.orm import Session
 
+from khgeo import clock
+from khgeo.clock import today  # noqa: F401  the clock lives in khgeo.clock; kept for branches merged later
 from khgeo.config import PROJECT_ROOT, load_settings, resolve_secret_key
 from khgeo.db import Database
 
@@ -36,6 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
 
     app.extensions["khgeo.db"] = Database.from_settings(settings)
+    clock.init_app(app)
     Babel(app, locale_selector=_select_locale)
 
     @app.teardown_appcontext
@@ -62,7 +64,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _select_locale() -> str:
-    """Vietnamese unless the user picked English: ?lang=en switches and is remembered in the session."""
+    """Vietnamese unless the user picked English: ?lang=en switches and is remembered in the session.
+
+    Outside a request (the ``khgeo`` command) it is the default language, KHGEO_DEFAULT_LOCALE."""
+    if not has_request_context():
+        return current_app.config["KHGEO_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in LOCALES:
         session["lang"] = wanted
@@ -72,11 +78,6 @@ def _select_locale() -> str:
 
 def get_db() -> Database:
     return current_app.extensions["khgeo.db"]
-
-
-def today() -> dt.date:
-    """Today's date for deadlines; tests freeze it with the KHGEO_TODAY override."""
-    return current_app.config.get("KHGEO_TODAY") or dt.date.today()
 
 
 def get_session() -> Session:

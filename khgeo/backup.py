@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -37,7 +38,10 @@ def _tool(name: str, database: Database) -> str:
         found = shutil.which(name)
         if not found:
             raise BackupError(
-                f"{name} not found: install the PostgreSQL client (apt install postgresql-client)"
+                _l(
+                    "%(tool)s not found: install the PostgreSQL client (apt install postgresql-client).",
+                    tool=name,
+                )
             ) from None
         return found
 
@@ -80,7 +84,7 @@ def backup(database: Database, output: Path) -> int:
     )
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"pg_dump failed: {result.stderr.strip()[-600:]}")
+        raise BackupError(_l("pg_dump failed: %(detail)s", detail=result.stderr.strip()[-600:]))
     partial.replace(output)
     return output.stat().st_size
 
@@ -97,15 +101,17 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> None:
     dump = Path(dump)
     with dump.open("rb") as handle:
         if handle.read(5) != CUSTOM_FORMAT_MAGIC:
-            raise BackupError(f"{dump} is not a khgeo backup (pg_dump custom format)")
+            raise BackupError(_l("%(file)s is not a khgeo backup (pg_dump custom format).", file=str(dump)))
     listing = subprocess.run(
         [_tool("pg_restore", database), "--list", str(dump)], capture_output=True, text=True
     )
     if listing.returncode != 0:
-        raise BackupError(f"{dump} is damaged: {listing.stderr.strip()[-400:]}")
+        raise BackupError(
+            _l("%(file)s is damaged: %(detail)s", file=str(dump), detail=listing.stderr.strip()[-400:])
+        )
     if holds_data(database) and not force:
         raise BackupError(
-            "the database already holds khgeo data: restore refuses to overwrite it without --force"
+            _l("The database already holds khgeo data: restore refuses to overwrite it without --force.")
         )
     dbname, env = _libpq_env(database)
     database.engine.dispose()  # no pooled connection may hold locks on what the restore drops
@@ -129,4 +135,6 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> None:
         text=True,
     )
     if result.returncode != 0:
-        raise BackupError(f"pg_restore failed, nothing was changed: {result.stderr.strip()[-600:]}")
+        raise BackupError(
+            _l("pg_restore failed, nothing was changed: %(detail)s", detail=result.stderr.strip()[-600:])
+        )

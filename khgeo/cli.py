@@ -1,7 +1,12 @@
-"""The ``khgeo`` command: a Flask CLI group with db, seed and serve.
+"""The ``khgeo`` command: db, users, seed, report, import, export, backup/restore and serve.
 
 With the embedded database each command starts the cluster if it is not running and stops it again afterwards
-if it was the one that started it; ``khgeo serve`` keeps it running until the server exits.
+if it was the one that started it; ``khgeo serve`` keeps it running until the server exits (``khgeo serve
+--upgrade --seed`` migrates and seeds first, with the same start).
+
+Errors become one line in the default language (KHGEO_DEFAULT_LOCALE), never a traceback: the root group hands
+whatever escapes a command to khgeo/cli_errors.py. ``khgeo --help`` loads neither the app nor the heavy
+libraries (geopandas, folium, matplotlib, python-docx, openpyxl): every command imports what it needs.
 """
 
 from __future__ import annotations
@@ -11,33 +16,63 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from khgeo import migrate
-from khgeo.app import create_app, get_db
 from khgeo.errors import KhgeoError
 
 log = logging.getLogger(__name__)
+ROLE_NAMES = "viewer, field, planner, admin"
+
+
+def _create_app():
+    from khgeo.app import create_app
+
+    return create_app()
+
+
+def get_db():
+    from khgeo.app import get_db as app_db
+
+    return app_db()
+
+
+class KhgeoGroup(click.Group):
+    """The root group: the app is created on first use (not for --help), and errors become one line."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None:
+            # FlaskCliRunner passes its own ScriptInfo (the test's app)
+            extra.setdefault("obj", ScriptInfo(create_app=_create_app, set_debug_flag=False))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:
+            from khgeo.cli_errors import as_cli_error
+
+            info = ctx.find_object(ScriptInfo)
+            raise as_cli_error(exc, getattr(info, "_loaded_app", None)) from exc
 
 
 def with_database(command: Callable) -> Callable:
-    """Run a command with the database reachable; clear one-line errors instead of tracebacks."""
+    """Run a command in the app context with the database reachable (the embedded one started if needed)."""
 
     @functools.wraps(command)
     @with_appcontext
     def wrapper(*args, **kwargs):
         db = get_db()
-        try:
-            started = db.ensure_running()
-        except KhgeoError as exc:
-            raise click.ClickException(exc.message) from exc
+        started = db.ensure_running()
         try:
             return command(*args, **kwargs)
-        except KhgeoError as exc:
-            raise click.ClickException(str(exc.message)) from exc
         finally:
             if started:
                 db.stop_embedded()
@@ -45,7 +80,7 @@ def with_database(command: Callable) -> Callable:
     return wrapper
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+@click.group(cls=KhgeoGroup)
 def main() -> None:
     """khgeo — bản đồ giám sát khu, cụm công nghiệp tỉnh Bắc Giang."""
 
@@ -60,6 +95,12 @@ def db() -> None:
 @with_database
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the schema."""
+    _upgrade(revision)
+
+
+def _upgrade(revision: str = "head") -> None:
+    from khgeo import migrate
+
     before, after = migrate.upgrade(get_db(), revision)
     click.echo(f"schema: {before or 'empty'} → {after}" if before != after else f"schema already at {after}")
 
@@ -69,6 +110,8 @@ def db_upgrade(revision: str) -> None:
 @with_database
 def db_downgrade(revision: str) -> None:
     """Downgrade the schema to REVISION (e.g. base)."""
+    from khgeo import migrate
+
     migrate.downgrade(get_db(), revision)
     click.echo(f"schema at {migrate.current_revision(get_db()) or 'base'}")
 
@@ -77,6 +120,8 @@ def db_downgrade(revision: str) -> None:
 @with_database
 def db_current() -> None:
     """Show the schema revision."""
+    from khgeo import migrate
+
     click.echo(f"{migrate.current_revision(get_db()) or 'empty'} (head: {migrate.head_revision()})")
 
 
@@ -86,7 +131,7 @@ def db_start() -> None:
     """Start the embedded PostgreSQL and leave it running."""
     database = get_db()
     if database.cluster is None:
-        raise click.ClickException("KHGEO_DATABASE_URL is set: khgeo does not manage that server")
+        raise KhgeoError(_l("KHGEO_DATABASE_URL is set: khgeo does not manage that server."))
     database.ensure_running()
     click.echo(f"embedded PostgreSQL running in {database.cluster.datadir}")
 
@@ -97,7 +142,7 @@ def db_stop() -> None:
     """Stop the embedded PostgreSQL."""
     database = get_db()
     if database.cluster is None:
-        raise click.ClickException("KHGEO_DATABASE_URL is set: khgeo does not manage that server")
+        raise KhgeoError(_l("KHGEO_DATABASE_URL is set: khgeo does not manage that server."))
     database.stop_embedded()
     click.echo("embedded PostgreSQL stopped")
 
@@ -106,9 +151,13 @@ def db_stop() -> None:
 @with_database
 def seed_command() -> None:
     """Load districts, communes, agencies, zones and plan tasks from data/ (idempotent)."""
+    _require_schema()
+    _seed()
+
+
+def _seed() -> None:
     from khgeo.services.seed import seed
 
-    _require_schema()
     with get_db().session() as session:
         report = seed(session)
     for line in report.lines():
@@ -122,7 +171,7 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["viewer", "field", "planner", "admin"]))
+@click.option("--role", required=True, help=f"One of {ROLE_NAMES}.")
 @click.option(
     "--district", "districts", multiple=True, help="District (GSO code or name) a field user may edit."
 )
@@ -174,14 +223,15 @@ def users_token(username: str) -> None:
 @users.command("list")
 @with_database
 def users_list() -> None:
-    """List accounts with their role and districts."""
+    """List accounts: username, role, state, agency and districts (by name), tab-separated."""
     from khgeo.services import accounts
 
     with get_db().session() as session:
         for user in accounts.list_users(session):
-            state = "active" if user.active else "disabled"
-            districts = ",".join(d.code for d in user.districts)
-            click.echo(f"{user.username}\t{user.role}\t{state}\t{districts}")
+            state = _("active") if user.active else _("disabled")
+            agency = user.agency.name if user.agency else "—"
+            districts = ", ".join(d.name for d in user.districts) or "—"
+            click.echo(f"{user.username}\t{user.role}\t{state}\t{agency}\t{districts}")
 
 
 @users.command("disable")
@@ -203,7 +253,7 @@ def users_disable(username: str) -> None:
 @with_database
 def report_command(year: int, fmt: str, output: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
-    from khgeo.app import today
+    from khgeo.clock import today
     from khgeo.services import report_data
     from khgeo.services.report_docx import render_docx
     from khgeo.services.report_xlsx import render_xlsx
@@ -232,19 +282,19 @@ def backup_command(output: str) -> None:
 
 
 @main.command("restore")
-@click.argument("dump", type=click.Path(exists=True, dir_okay=False))
+@click.argument("dump", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite a database that already holds khgeo data.")
 @with_database
 def restore_command(dump: str, force: bool) -> None:
     """Restore a backup made with `khgeo backup` (refuses a non-empty database without --force)."""
-    from khgeo import backup
+    from khgeo import backup, migrate
 
     backup.restore(get_db(), dump, force=force)
     click.echo(f"restored {dump} (schema {migrate.current_revision(get_db())})")
 
 
 @main.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--crs", help="CRS of a file that names none, e.g. EPSG:9214 (VN-2000 TM-3, Bắc Giang).")
 @click.option("--layer", help="Layer (GeoPackage, KML), Shapefile in a zip, or XLSX sheet to import.")
 @click.option("--encoding", help="Text encoding of a Shapefile without .cpg or of a CSV, e.g. cp1258.")
@@ -279,21 +329,33 @@ def export_command(fmt: str, output: Path, **filters: str | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--upgrade", is_flag=True, help="Upgrade the schema first (khgeo db upgrade).")
+@click.option("--seed", "load_seed", is_flag=True, help="Load the seed data first (khgeo seed).")
 @with_database
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the app with gunicorn (production WSGI server)."""
+def serve(host: str, port: int, workers: int, threads: int, upgrade: bool, load_seed: bool) -> None:
+    """Serve the app with gunicorn (production WSGI server); the embedded database is started once."""
     from khgeo.wsgi_server import run
 
+    if upgrade:
+        _upgrade()
     _require_schema()
+    if load_seed:
+        _seed()
     click.echo(f"khgeo: serving on http://{host}:{port}/ ({workers} workers × {threads} threads)")
     run(current_app._get_current_object(), host=host, port=port, workers=workers, threads=threads)
 
 
 def _require_schema() -> None:
+    from khgeo import migrate
+
     current, head = migrate.current_revision(get_db()), migrate.head_revision()
     if current != head:
-        raise click.ClickException(
-            f"the database schema is at {current or 'empty'}, not {head}: run `khgeo db upgrade` first"
+        raise KhgeoError(
+            _l(
+                "The database schema is at %(current)s, not %(head)s: run `khgeo db upgrade` first.",
+                current=current or "—",
+                head=head,
+            )
         )
 
 

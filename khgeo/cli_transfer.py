@@ -1,6 +1,7 @@
 """The bodies of ``khgeo import`` and ``khgeo export`` (declared in khgeo/cli.py): report, confirm, progress.
 
-Messages are rendered in English, like the rest of the command line (the catalogue serves the web pages).
+Messages are rendered in the default language (KHGEO_DEFAULT_LOCALE); an error becomes one line naming the option
+that fixes it (khgeo/cli_errors.py).
 """
 
 from __future__ import annotations
@@ -12,26 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from flask_babel import force_locale
 
-from khgeo.app import get_db, today
-from khgeo.errors import KhgeoError
+from khgeo.app import get_db
+from khgeo.clock import today
 
 # files with at least this many features show progress bars while they are checked and written
 PROGRESS_MIN_FEATURES = 200
-HINTS = {"layer": "--layer NAME", "crs": "--crs EPSG:…", "encoding": "--encoding NAME"}
-
-
-@contextlib.contextmanager
-def _messages() -> Iterator[None]:
-    """English messages, and a KhgeoError as a one-line error naming the option that fixes it."""
-    with force_locale("en"):
-        try:
-            yield
-        except KhgeoError as exc:
-            hint = HINTS.get(exc.field or "")
-            message = str(exc.message) + (f" (use {hint})" if hint else "")
-            raise click.ClickException(message) from exc
 
 
 @contextlib.contextmanager
@@ -49,46 +36,48 @@ def run_import(
     from khgeo.services import importer
     from khgeo.services.import_files import read_source
 
-    with _messages():
-        source = read_source(path, layer=layer, encoding=encoding)
-        with get_db().session() as session, _progress(len(source.features), "checking") as progress:
-            plan = importer.plan_import(session, source, crs=crs, today=today(), progress=progress)
-            session.rollback()  # planning writes nothing; say so to the database too
-        for line in plan.lines():
-            click.echo(line)
-        if dry_run:
-            click.echo("dry run: nothing was written")
-            return
-        if not plan.has_changes:
-            click.echo("nothing to import")
-            return
-        if not yes:
-            click.confirm("Apply these changes?", abort=True)
-        changes = plan.counts["create"] + plan.counts["update"]
-        with get_db().session() as session, _progress(changes, "importing") as progress:
-            applied = importer.apply_import(
-                session,
-                source,
-                user=None,
-                today=today(),
-                crs=crs,
-                expected_fingerprint=plan.fingerprint,
-                channel="cli",
-                progress=progress,
-            )
-        counts = applied.counts
-        click.echo(f"imported {source.file_name}: {counts['create']} created, {counts['update']} updated")
+    source = read_source(path, layer=layer, encoding=encoding)
+    with get_db().session() as session, _progress(len(source.features), "checking") as progress:
+        plan = importer.plan_import(session, source, crs=crs, today=today(), progress=progress)
+        session.rollback()  # planning writes nothing; say so to the database too
+    for line in plan.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was written")
+        return
+    if not plan.has_changes:
+        click.echo("nothing to import")
+        return
+    if not yes:
+        click.confirm("Apply these changes?", abort=True)
+    changes = plan.counts["create"] + plan.counts["update"]
+    with get_db().session() as session, _progress(changes, "importing") as progress:
+        applied = importer.apply_import(
+            session,
+            source,
+            user=None,
+            today=today(),
+            crs=crs,
+            expected_fingerprint=plan.fingerprint,
+            channel="cli",
+            progress=progress,
+        )
+    counts = applied.counts
+    click.echo(f"imported {source.file_name}: {counts['create']} created, {counts['update']} updated")
 
 
 def run_export(fmt: str, output: Path, filters: dict[str, str | None]) -> None:
     from khgeo.services.exporter import export_zones
     from khgeo.services.zones import parse_filter
 
-    with _messages(), get_db().session() as session:
+    with get_db().session() as session:
         zone_filter = parse_filter(session, {name: value for name, value in filters.items() if value})
         export = export_zones(session, zone_filter, fmt)
     # write next to the target and rename, so a failed export never leaves half a file behind
-    handle, temporary = tempfile.mkstemp(prefix=".khgeo-export-", dir=output.resolve().parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".khgeo-export-", dir=output.resolve().parent)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(output)) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(export.body)

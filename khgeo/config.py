@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khgeo.clock import DEFAULT_TIMEZONE, parse_date, parse_instant, parse_timezone
 from khgeo.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +121,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
     Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),
+    Setting(
+        "KHGEO_TIMEZONE",
+        DEFAULT_TIMEZONE,
+        'The province\'s time zone: "today", deadlines and every time shown come from it, whatever the '
+        "server's own zone.",
+        parse_timezone,
+    ),
+    Setting(
+        "KHGEO_TODAY",
+        "",
+        'Freeze "today" at this date (2026-12-15 or 15/12/2026), for tests and demonstrations. Empty: the real date.',
+        parse_date,
+    ),
+    Setting(
+        "KHGEO_NOW",
+        "",
+        'Freeze "now" at this instant with its offset (2026-12-14T20:00:00+00:00), for tests. Empty: the real time.',
+        parse_instant,
+    ),
 )
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
+from khgeo import clock
 from khgeo.services.indicators import WWTP_LABELS
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 OPERATING_LABELS = {
     "planned": _l("Planned"),
@@ -66,7 +64,7 @@ def date_vn(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+        return clock.local(value).strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")
 
 

@@ -8,8 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from flask_babel import lazy_gettext as _l
 
 from khgeo.db import Database
+from khgeo.errors import BadRequest
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,6 +35,7 @@ def current_revision(db: Database) -> str | None:
 
 def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
     """Upgrade the schema; returns (revision before, revision after). All-or-nothing: PostgreSQL DDL is transactional."""
+    check_revision(revision)
     before = current_revision(db)
     config = _config()
     with db.engine.begin() as conn:
@@ -40,7 +45,24 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     return before, current_revision(db)
 
 
+def check_revision(revision: str) -> None:
+    """BadRequest naming the known revisions unless ``revision`` is one (or base/head, or relative like -1)."""
+    if revision in ("base", "head", "heads") or revision[:1] in ("-", "+"):
+        return
+    script = ScriptDirectory.from_config(_config())
+    try:
+        found = script.get_revision(revision)
+    except (CommandError, RevisionError):
+        found = None
+    if found is None:
+        known = ", ".join(["base", *reversed([r.revision for r in script.walk_revisions()])])
+        raise BadRequest(
+            _l("Unknown schema revision %(revision)s: use one of %(known)s.", revision=revision, known=known)
+        )
+
+
 def downgrade(db: Database, revision: str) -> None:
+    check_revision(revision)
     config = _config()
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn

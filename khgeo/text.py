@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_NOT_FILENAME = re.compile(r"[^A-Za-z0-9._]+")
 
 
 def fold(text: str) -> str:
@@ -22,6 +23,21 @@ def fold(text: str) -> str:
 
 def slugify(text: str) -> str:
     return _NON_ALNUM.sub("-", fold(text)).strip("-")
+
+
+def file_name(words: str) -> str:
+    """A download's name from words, Vietnamese kept: spaces and separators become single dashes.
+
+    ``file_name("khu cụm CCN chưa có XLNT.xlsx") == "khu-cụm-CCN-chưa-có-XLNT.xlsx"``.
+    """
+    return re.sub(r"[\s/\\\"';,]+", "-", words.strip()).strip("-")
+
+
+def ascii_file_name(name: str) -> str:
+    """The ASCII fallback of a file name (case kept, diacritics and đ folded): "khu-cum-CCN-chua-co-XLNT.xlsx"."""
+    text = name.replace("đ", "d").replace("Đ", "D")
+    stripped = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return re.sub(r"-{2,}", "-", _NOT_FILENAME.sub("-", stripped)).strip("-") or "download"
 
 
 def parse_date(text: str) -> dt.date:

@@ -141,7 +141,8 @@ def test_the_cli_filters_are_the_maps(app, db, client, tmp_path, filters, where)
 
 def test_a_bad_filter_is_a_clear_error(app, tmp_path):
     result, output = export(app, tmp_path, "csv", "--district", "Hà Nội")
-    assert result.exit_code != 0 and "Unknown district Hà Nội" in result.output
+    # in the default language, Vietnamese
+    assert result.exit_code != 0 and "Không tìm thấy huyện, thành phố Hà Nội" in result.output
     assert not output.exists()
 
 

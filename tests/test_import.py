@@ -31,6 +31,7 @@ UTM48N = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
 
 # -- helpers ----------------------------------------------------------------------------------------------------
 def invoke(app, *args: str, input: str | None = None):
+    app.config["KHGEO_DEFAULT_LOCALE"] = "en"  # the command speaks the default language; these assert English
     return app.test_cli_runner().invoke(main, ["import", *args], input=input)
 
 

@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from khgeo.api import bp
-from khgeo.app import get_db, get_session, today
+from khgeo.app import get_db, get_session
+from khgeo.clock import today
 from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.security import authenticated_by_token
 from khgeo.services import authz, updates

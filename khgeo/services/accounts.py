@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from khgeo import clock
 from khgeo.errors import BadRequest, KhgeoError, NotFound
 from khgeo.models import ROLES, Agency, ApiToken, District, LoginAttempt, User
 from khgeo.services.audit import record
@@ -109,7 +110,7 @@ def disable_user(session: Session, username: str, actor: User | None = None) -> 
     user = get_user(session, username)
     if user.active:
         user.active = False
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         for token in session.scalars(
             select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         ):
@@ -150,7 +151,8 @@ def user_for_token(session: Session, token: str) -> User | None:
 def authenticate(session: Session, username: str, password: str, remote_addr: str) -> User | None:
     """The user if the password is right; records the attempt; TooManyAttempts when throttled."""
     username = username.strip().lower()[:60]
-    since = dt.datetime.now(dt.UTC) - FAILURE_WINDOW
+    # measured with the database's clock, which stamped the attempts (LoginAttempt.at)
+    since = func.now() - FAILURE_WINDOW
     failures = session.scalar(
         select(func.count())
         .select_from(LoginAttempt)

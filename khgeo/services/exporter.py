@@ -24,7 +24,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -36,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
 from khgeo.services.transfer_fields import (
     EXPORT_COLUMNS,
@@ -53,9 +53,10 @@ from khgeo.services.zones import (
     feature_collection_json,
     feature_select,
 )
+from khgeo.text import file_name
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STORAGE_CRS = "EPSG:4326"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("geojson", "GeoJSON", "khgeo-zones.geojson", "application/geo+json"),
         ExportFormat("gpkg", "GeoPackage", "khgeo-zones.gpkg", "application/geopackage+sqlite3"),
         ExportFormat("shp", "Shapefile", "khgeo-zones.shp.zip", "application/zip"),
-        ExportFormat("csv", "CSV", "khgeo-zones.csv", "text/csv; charset=utf-8"),
+        ExportFormat("csv", "CSV", "khgeo-zones.csv", CSV_CONTENT_TYPE),
         ExportFormat(
             "xlsx",
             "Excel",
@@ -81,6 +82,32 @@ FORMATS: dict[str, ExportFormat] = {
         ),
     )
 }
+
+
+# how a filter reads in a download's name (Vietnamese, as the province's staff file it)
+WWTP_FILE_WORDS = {
+    "none": "chưa có XLNT",
+    "planned": "XLNT đang quy hoạch",
+    "under_construction": "XLNT đang xây dựng",
+    "operating": "XLNT đang vận hành",
+    "unknown": "XLNT chưa rõ",
+}
+
+
+def download_name(session: Session, zone_filter: ZoneFilter, extension: str, *, words: str = "") -> str:
+    """The file name of a zones download, saying what was filtered: ``khu-cụm-CCN-chưa-có-XLNT.xlsx``."""
+    parts = ["khu cụm", zone_filter.kind or ""]
+    if zone_filter.district:
+        name = session.scalar(select(District.name).where(District.code == zone_filter.district))
+        parts.append(name or zone_filter.district)
+    if zone_filter.wwtp:
+        parts.append(WWTP_FILE_WORDS.get(zone_filter.wwtp, zone_filter.wwtp))
+    if zone_filter.q:
+        parts.append(zone_filter.q[:40])
+    if zone_filter.bbox:
+        parts.append("vùng chọn")
+    parts.append(words)
+    return file_name(" ".join(part for part in parts if part)) + "." + extension
 
 
 @dataclass
@@ -261,7 +288,7 @@ def _xlsx_value(column, value: Any) -> Any:
     if column.kind == "date":
         return dt.date.fromisoformat(value)
     if column.kind == "datetime":
-        return dt.datetime.fromisoformat(value).astimezone(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+        return clock.local(dt.datetime.fromisoformat(value)).replace(tzinfo=None, microsecond=0)
     return _safe_text(value)
 
 

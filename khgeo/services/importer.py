@@ -54,6 +54,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from khgeo import clock
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.geo import crs as geo_crs
 from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
@@ -990,7 +991,7 @@ def write_change(
         zone.geom = WKBElement(feature.outline_wkb, srid=geo_crs.STORAGE_SRID)
         zone.geometry_source = "imported"
         zone.geometry_note = f"Imported from {plan.file_name}"[:2000]
-    zone.updated_at = dt.datetime.now(dt.UTC)
+    zone.updated_at = clock.now()
     try:
         session.flush()
     except StaleDataError:

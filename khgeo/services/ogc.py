@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from khgeo import clock
 from khgeo.errors import BadRequest, NotFound
 from khgeo.geo import crs as crs_defs
 from khgeo.geo.crs import CRS84, SupportedCrs
@@ -530,7 +531,7 @@ def items(session: Session, base: str, collection_id: str, args: Args, fmt: str)
         "type": "FeatureCollection",
         "numberMatched": page.matched,
         "numberReturned": page.returned,
-        "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timeStamp": clock.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": links,
     }
     return FeatureCollection(head, page.features_json, out_crs)

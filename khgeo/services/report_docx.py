@@ -29,6 +29,7 @@ from docx.shared import Mm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
+from khgeo import clock
 from khgeo.services.report_data import AgencyLine, ReportData, TaskLine, ZoneLine
 from khgeo.services.report_map import render_map_png
 
@@ -170,10 +171,10 @@ def submitted_text(agency: AgencyLine, deadline: dt.date) -> str:
 
 
 def local_time(moment: dt.datetime) -> dt.datetime:
-    """A stored (UTC) time as a Vietnamese office reads it: UTC+7, no daylight saving, naive."""
+    """A stored (UTC) time as the province's office reads it (khgeo.clock's zone), naive for the document."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=7))).replace(tzinfo=None)
+    return clock.local(moment).replace(tzinfo=None)
 
 
 class Aside(str):

@@ -10,18 +10,17 @@ import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from khgeo import clock
 from khgeo.errors import BadRequest, NotFound, ValidationFailed
 from khgeo.models import Agency, AgencyReport, AgencyReportItem, Task, User, task_coordinators
 from khgeo.services.audit import record
 from khgeo.services.tasks import yearly_due_date
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY_REPORT_TASK = "III.1"
 BOARD_REPORT_TASK = "III.2.1"
 FIRST_YEAR = 2022  # the plan was issued in October 2022
@@ -85,9 +84,7 @@ class AgencyStatus:
     @property
     def submitted_late(self) -> bool:
         # deadlines are Vietnamese calendar days: 01:00 on 16/12 in Bắc Giang is late even if it is 15/12 in UTC
-        return (
-            self.report is not None and self.report.submitted_at.astimezone(LOCAL_TZ).date() > self.deadline
-        )
+        return self.report is not None and clock.local(self.report.submitted_at).date() > self.deadline
 
     def late(self, today: dt.date) -> bool:
         return self.submitted_late or (self.report is None and today > self.deadline)
@@ -219,7 +216,7 @@ def submit_report(
         report = AgencyReport(agency=agency, year=year)
         session.add(report)
     report.submitted_by = user
-    report.submitted_at = dt.datetime.now(dt.UTC)
+    report.submitted_at = clock.now()
     report.summary = summary.strip()
     report.items = [
         AgencyReportItem(task_id=task_id, text=text.strip())

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from khgeo import clock
 from khgeo.errors import BadRequest, NotFound, ValidationFailed
 from khgeo.models import TASK_STATUSES, Agency, Task, TaskProgress, User, Zone, task_coordinators, task_zones
 from khgeo.services.audit import record
@@ -206,7 +207,7 @@ def rows(session: Session, tasks: list[Task], today: dt.date) -> list[TaskRow]:
 def list_tasks(
     session: Session, task_filter: TaskFilter = TaskFilter(), today: dt.date | None = None
 ) -> list[TaskRow]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     query = _task_query()
     if task_filter.agency:
         agency_id = select(Agency.id).where(Agency.code == task_filter.agency).scalar_subquery()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from khgeo import clock
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.models import WWTP_STATUSES, Photo, User, Zone, ZoneUpdate
 from khgeo.services.audit import record
@@ -236,7 +237,7 @@ def apply_status_update(
         if zone.as_of != as_of:
             changes["as_of"] = [_plain(zone.as_of), as_of.isoformat()]
             zone.as_of = as_of
-    zone.updated_at = dt.datetime.now(dt.UTC)
+    zone.updated_at = clock.now()
     try:
         session.flush()  # bumps zone.version, guarded by the version it was read at
     except StaleDataError:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
 from khgeo.app import get_session
 from khgeo.services import audit, authz
+from khgeo.services.exporter import CSV_CONTENT_TYPE
+from khgeo.text import file_name
 from khgeo.web import bp
+from khgeo.web.download import attachment
 
 
 def _events(limit: int | None):
@@ -29,6 +32,7 @@ def audit_log():
 @bp.get("/admin/audit.csv")
 def audit_csv():
     body = "\ufeff" + audit.to_csv(_events(limit=None))  # BOM: Excel opens UTF-8 Vietnamese correctly
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="khgeo-audit.csv"'
-    return response
+    # the name says what was filtered: nhat-ky-user-lan.csv
+    filters = [request.args.get(key, "").strip() for key in ("entity_type", "entity_id", "username")]
+    name = file_name(" ".join(["nhật ký", *filter(None, filters)]))[:120] + ".csv"
+    return attachment(body, content_type=CSV_CONTENT_TYPE, name=name)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask_babel import gettext as _
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import BadRequest
 from khgeo.services import planning
+from khgeo.services.exporter import download_name
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
 from khgeo.services.zones import ZoneFilter, zone_bounds
 from khgeo.web import bp
+from khgeo.web.download import attachment
 from khgeo.web.maps import zones_overview_map
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,6 +55,7 @@ def planning_page():
 def planning_xlsx(view: str):
     session = get_session()
     if view == "wwtp":
+        name = download_name(session, ZoneFilter(kind="CCN", wwtp="none"), "xlsx")
         data = planning.clusters_without_wwtp(session)
         body = planning.to_xlsx(
             _("Clusters without WWTP"),
@@ -76,6 +80,7 @@ def planning_xlsx(view: str):
             ],
         )
     elif view == "infrastructure":
+        name = download_name(session, ZoneFilter(), "xlsx", words="xếp hạng hạ tầng")
         body = planning.to_xlsx(
             _("Infrastructure"),
             [_("Code"), _("Kind"), _("Zone"), _("District"), _("Infrastructure (%%)")],
@@ -85,7 +90,9 @@ def planning_xlsx(view: str):
             ],
         )
     elif view == "stalled":
-        rows = planning.stalled_clearance(session, _days(), today())
+        days = _days()
+        name = download_name(session, ZoneFilter(), "xlsx", words=f"GPMB chậm {days} ngày")
+        rows = planning.stalled_clearance(session, days, today())
         body = planning.to_xlsx(
             _("Stalled clearance"),
             [
@@ -112,6 +119,4 @@ def planning_xlsx(view: str):
         )
     else:
         abort(404)
-    response = Response(body, mimetype=XLSX)
-    response.headers["Content-Disposition"] = f'attachment; filename="khgeo-{view}.xlsx"'
-    return response
+    return attachment(body, content_type=XLSX, name=name)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import BadRequest, ValidationFailed
 from khgeo.services import authz, report_data, reporting
 from khgeo.services.report_docx import render_docx
 from khgeo.services.report_xlsx import render_xlsx
 from khgeo.web import bp
+from khgeo.web.download import attachment
 from khgeo.web.forms import CsrfForm
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -108,11 +108,11 @@ def report_attachment(year: int, agency_code: str):
     report = reporting.get_report(session, reporting.get_agency(session, agency_code), year)
     if report is None or report.attachment is None:
         abort(404)
-    response = Response(report.attachment, mimetype=report.attachment_type or "application/octet-stream")
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(
-        report.attachment_name, safe=""
+    return attachment(
+        report.attachment,
+        content_type=report.attachment_type or "application/octet-stream",
+        name=report.attachment_name or f"bao-cao-{agency_code}-{year}",
     )
-    return response
 
 
 @bp.get("/reports/<int:year>/consolidated.<fmt>")
@@ -121,6 +121,4 @@ def consolidated_report(year: int, fmt: str):
         abort(404)
     data = report_data.gather(get_session(), year, today())
     body, mimetype = (render_docx(data), DOCX) if fmt == "docx" else (render_xlsx(data), XLSX)
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="bao-cao-nq24-{year}.{fmt}"'
-    return response
+    return attachment(body, content_type=mimetype, name=f"bao-cao-nq24-{year}.{fmt}")

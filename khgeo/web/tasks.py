@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import ValidationFailed
 from khgeo.models import TASK_STATUSES, Agency, Task
 from khgeo.services import authz, reporting

@@ -16,25 +16,27 @@ import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.errors import KhgeoError
 from khgeo.errors_web import error_response
 from khgeo.jinja import FIELD_LABELS
 from khgeo.models import ImportUpload
 from khgeo.services import authz
-from khgeo.services.exporter import FORMATS, export_zones
+from khgeo.services.exporter import FORMATS, download_name, export_zones
 from khgeo.services.import_files import ACCEPTED_SUFFIXES, ImportFileError, LayerChoiceNeeded, read_source
 from khgeo.services.importer import PlanChanged, apply_import, crs_options, plan_import
 from khgeo.services.zones import parse_filter
 from khgeo.web import bp
+from khgeo.web.download import attachment
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +65,14 @@ def export_download(fmt: str):
         raise HTTPNotFound()
     authz.require(authz.can_export(current_user, current_app.config["KHGEO_PUBLIC_READ"]), current_user)
     session = get_session()
-    export = export_zones(session, parse_filter(session, request.args), fmt)
-    response = Response(export.body, mimetype=export.format.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.format.filename}"'
-    return response
+    zone_filter = parse_filter(session, request.args)
+    export = export_zones(session, zone_filter, fmt)
+    extension = export.format.filename.split(".", 1)[1]
+    return attachment(
+        export.body,
+        content_type=export.format.mimetype,
+        name=download_name(session, zone_filter, extension),
+    )
 
 
 # -- import -----------------------------------------------------------------------------------------------------
@@ -93,7 +99,7 @@ def _stage(upload) -> str:
         )
     token = secrets.token_urlsafe(24)
     session = get_session()
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=STAGING_HOURS)
+    cutoff = func.now() - dt.timedelta(hours=STAGING_HOURS)  # the database stamped created_at
     session.execute(delete(ImportUpload).where(ImportUpload.created_at < cutoff))
     session.add(
         ImportUpload(

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.models import WWTP_STATUSES, Photo
 from khgeo.services import authz, updates
 from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, process_photo

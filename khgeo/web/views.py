@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session
+from khgeo.clock import today
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS
 from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
