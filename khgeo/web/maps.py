@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from khgeo import codes
 from khgeo.geo.mapbuilder import MapParts, ZoneMapSpec, build_outline_editor, build_zone_map
 from khgeo.models import ZONE_KINDS
 from khgeo.services.admin_units import districts_overlay_json
@@ -26,7 +27,7 @@ def _labels() -> dict[str, str]:
         "loading": _("Loading…"),
         "popup_failed": _("Could not load the details. Check the connection and click again."),
         "load_failed": _("Could not load the zones"),
-        "illustrative": _("Illustrative outline (not surveyed)"),
+        "illustrative": str(codes.GEOMETRY_SOURCE.label("illustrative")),
     }
 
 
@@ -49,7 +50,9 @@ def _layer_names() -> dict[str, str]:
     }
 
 
-KIND_TITLES = {"KCN": "KCN — khu công nghiệp", "CCN": "CCN — cụm công nghiệp"}
+def _kind_title(kind: str) -> str:
+    code = codes.ZONE_KIND.get(kind)
+    return f"{code.short_label} — {code.label}" if code else kind
 
 
 def zone_map(
@@ -68,7 +71,7 @@ def zone_map(
             source = {"data": feature_collection_json(session, kind_filter)}
         else:
             source = {"url": url_for("api.zones", **kind_filter.as_args())}
-        layers.append((KIND_TITLES[kind], source))
+        layers.append((_kind_title(kind), source))
     spec = ZoneMapSpec(
         indicator=indicator.to_json(),
         labels=_labels(),
