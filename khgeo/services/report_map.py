@@ -22,7 +22,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
-from khgeo.codes import HATCH, HATCH_INK, WWTP_STATUS
+from khgeo.codes import HATCH, HATCH_INK, WWTP_STATUS, ZONE_KIND
 from khgeo.services.report_data import ReportData, ZoneLine
 
 METRIC_CRS = "EPSG:32648"  # WGS 84 / UTM zone 48N: Bắc Giang lies in it
@@ -199,7 +199,7 @@ def _legend(figure: Figure, year: int, top: float) -> None:
             markeredgewidth=EDGE_WIDTH[kind],
             label=label,
         )
-        for kind, label in (("KCN", "Khu công nghiệp (KCN)"), ("CCN", "Cụm công nghiệp (CCN)"))
+        for kind, label in ((code.key, f"{code.label.vi.capitalize()} ({code.key})") for code in ZONE_KIND)
     ]
     legend = figure.legend(
         handles=handles,

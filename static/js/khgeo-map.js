@@ -140,7 +140,7 @@
         featureLayer.bindPopup(function () { return popup(props, opts, featureLayer); }, {
           maxWidth: 340, minWidth: 200, className: 'khgeo-zone-popup',
           // clear of the controls: the left column (zoom, search, …) and the layers button at the top right
-          autoPanPaddingTopLeft: [POPUP_PAD_LEFT, POPUP_PAD_TOP], autoPanPaddingBottomRight: [10, 10]
+          autoPanPaddingTopLeft: [POPUP_PAD_LEFT, POPUP_PAD_TOP], autoPanPaddingBottomRight: [10, POPUP_PAD_BOTTOM]
         });
       }
     });
@@ -294,7 +294,7 @@
     latlng.layer.openPopup();
   }
 
-  var POPUP_PAD_LEFT = 54, POPUP_PAD_TOP = 64;
+  var POPUP_PAD_LEFT = 54, POPUP_PAD_TOP = 64, POPUP_PAD_BOTTOM = 40;  // bottom: scale and attribution
   // A popup always fits in the map: its body scrolls within a height the map leaves, the zone's name and its
   // actions stay in view, and the controls at the bottom (drawing, legend, mini map) step aside while it is open.
   function fitPopups(map) {
@@ -306,7 +306,7 @@
       popup.options.maxWidth = Math.max(180, Math.min(340, size.x - POPUP_PAD_LEFT - 40));
       if (content) {
         var chrome = content.offsetHeight - ((content.querySelector('.popup-body') || {}).offsetHeight || 0);
-        var room = size.y - POPUP_PAD_TOP - 10 - 20 /* tip */ - 30 /* wrapper padding */ - chrome;
+        var room = size.y - POPUP_PAD_TOP - POPUP_PAD_BOTTOM - 20 /* tip */ - 30 /* wrapper padding */ - chrome;
         content.style.setProperty('--popup-body-max', Math.max(60, room) + 'px');
       }
     }
