@@ -10,20 +10,11 @@ from flask import Flask
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
-from khgeo import clock
-from khgeo.services.indicators import WWTP_LABELS
+from khgeo import clock, codes
 
-OPERATING_LABELS = {
-    "planned": _l("Planned"),
-    "under_construction": _l("Under construction"),
-    "operating": _l("Operating"),
-    "suspended": _l("Suspended"),
-}
-GEOMETRY_SOURCE_LABELS = {
-    "illustrative": _l("Illustrative outline (not surveyed)"),
-    "surveyed": _l("Surveyed outline"),
-    "imported": _l("Imported outline"),
-}
+# labels of stored codes: one table, khgeo/codes.py (these names stay for callers)
+OPERATING_LABELS = codes.OPERATING_STATUS.labels()
+GEOMETRY_SOURCE_LABELS = codes.GEOMETRY_SOURCE.labels()
 FIELD_LABELS = {
     "code": _l("Code"),
     "name": _l("Name"),
@@ -46,17 +37,16 @@ FIELD_LABELS = {
     "geometry": _l("Outline"),
     "geometry_source": _l("Outline source"),
 }
-TASK_STATUS_LABELS = {
-    "not_started": _l("Not started"),
-    "in_progress": _l("In progress"),
-    "done": _l("Done"),
-    "overdue": _l("Overdue"),
-}
-RECURRENCE_LABELS = {
-    "monthly": _l("Monthly"),
-    "quarterly": _l("Quarterly"),
-    "yearly": _l("Yearly"),
-    "ongoing": _l("Ongoing"),
+TASK_STATUS_LABELS = codes.TASK_STATUS.labels()
+RECURRENCE_LABELS = codes.RECURRENCE.labels()
+
+
+CHANGE_CODES = {
+    "wwtp_status": codes.WWTP_STATUS,
+    "operating_status": codes.OPERATING_STATUS,
+    "geometry_source": codes.GEOMETRY_SOURCE,
+    "status": codes.TASK_STATUS,
+    "recurrence": codes.RECURRENCE,
 }
 
 
@@ -84,12 +74,9 @@ def change_value(value, field: str) -> str:
             return date_vn(dt.date.fromisoformat(value))
         except ValueError:
             return value
-    if field == "wwtp_status":
-        return str(WWTP_LABELS.get(value, value))
-    if field == "geometry_source":
-        return str(GEOMETRY_SOURCE_LABELS.get(value, value))
-    if field == "status":
-        return str(TASK_STATUS_LABELS.get(value, value))
+    coded = CHANGE_CODES.get(field)
+    if coded is not None:
+        return str(coded.label(value, value))
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float | Decimal):
@@ -109,11 +96,11 @@ def init_app(app: Flask) -> None:
         date_vn=date_vn,
         langargs=langargs,
         number=number,
-        wwtp_label=lambda v: WWTP_LABELS.get(v, WWTP_LABELS[None]),
-        operating_label=lambda v: OPERATING_LABELS.get(v, "—") if v else "—",
-        geometry_source_label=lambda v: GEOMETRY_SOURCE_LABELS.get(v, v),
+        wwtp_label=codes.WWTP_STATUS.label,
+        operating_label=lambda v: codes.OPERATING_STATUS.label(v) if v else "—",
+        geometry_source_label=lambda v: codes.GEOMETRY_SOURCE.label(v, v),
         field_label=lambda v: FIELD_LABELS.get(v, v),
         change_value=change_value,
-        task_status_label=lambda v: TASK_STATUS_LABELS.get(v, v),
-        recurrence_label=lambda v: RECURRENCE_LABELS.get(v, v),
+        task_status_label=lambda v: codes.TASK_STATUS.label(v, v),
+        recurrence_label=lambda v: codes.RECURRENCE.label(v, v),
     )

@@ -34,14 +34,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from khgeo import codes
 from khgeo.text import fold
 
-ZONE_KINDS = ("KCN", "CCN")
-WWTP_STATUSES = ("none", "planned", "under_construction", "operating")  # NULL = unknown
-OPERATING_STATUSES = ("planned", "under_construction", "operating", "suspended")
-GEOMETRY_SOURCES = ("illustrative", "surveyed", "imported")
-RECURRENCES = ("monthly", "quarterly", "yearly", "ongoing")
-TASK_STATUSES = ("not_started", "in_progress", "done")  # "overdue" is computed, never stored
+# the stored values of each coded column come from the one table in khgeo/codes.py
+ZONE_KINDS = codes.ZONE_KIND.keys  # ("KCN", "CCN")
+WWTP_STATUSES = codes.WWTP_STATUS.keys  # none, planned, under_construction, operating; NULL = unknown
+OPERATING_STATUSES = codes.OPERATING_STATUS.keys  # planned, under_construction, operating, suspended
+GEOMETRY_SOURCES = codes.GEOMETRY_SOURCE.keys  # illustrative, surveyed, imported
+RECURRENCES = codes.RECURRENCE.keys  # monthly, quarterly, yearly, ongoing
+TASK_STATUSES = codes.TASK_STATUS.keys  # not_started, in_progress, done ("overdue" is computed, never stored)
 ROLES = ("viewer", "field", "planner", "admin")
 UPDATE_KINDS = ("seed", "status", "geometry", "import")
 

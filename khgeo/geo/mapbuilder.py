@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
@@ -95,6 +95,7 @@ var {{ this.get_name() }} = new L.Control.Search({
     propertyName: "search_label",
     filterData: khgeo.searchFilter,
     moveToLocation: khgeo.searchMoveTo,
+    buildTip: khgeo.searchTip,
     initial: false,
     marker: false,
     collapsed: true,
@@ -153,6 +154,7 @@ class ZoneMapSpec:
     layer_names: dict[str, str]  # basemap / no basemap / districts titles
     plugins: bool = True
     height: str = "100%"
+    l10n: dict[str, str] = field(default_factory=dict)  # Leaflet's and the plugins' texts (khgeo.localize)
 
 
 def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapParts:
@@ -188,7 +190,8 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
             options["data"] = json.loads(source["data"])
         zone_layers.append(ZonesLayer(title, options).add_to(fmap))
 
-    Legend(spec.indicator).add_to(fmap)
+    # small maps (no plugins) get the legend under the map, where it cannot hide a zone
+    Legend({"indicator": spec.indicator, "labels": spec.labels, "outside": not spec.plugins}).add_to(fmap)
     if spec.plugins:
         folium.LayerControl(collapsed=True).add_to(fmap)
         plugins.Fullscreen(
@@ -200,11 +203,12 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
             ZoneSearch(
                 zone_layers, {k: spec.search_texts[k] for k in ("placeholder", "not_found", "cancel")}
             ).add_to(fmap)
+        # texts come from khgeo.localize; the view is set by khgeo-map.js (the user and the nearest zones)
         plugins.LocateControl(
-            strings={"title": spec.search_texts["locate"]},
             icon="khgeo-icon-locate",
             iconLoading="khgeo-icon-locate khgeo-spin",
-            flyTo=True,
+            setView=False,
+            showPopup=False,
         ).add_to(fmap)
         # Measuring distances and areas with folium's Draw plugin (Leaflet.draw shows length and area while
         # drawing). folium's MeasureControl (leaflet-measure) compiles templates with eval, which the
@@ -233,7 +237,7 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
                 zoom_level_offset=-5,
             ).add_to(fmap)
     fmap.fit_bounds(spec.bounds or PROVINCE_BOUNDS)
-    return render_parts(fmap, static_url)
+    return render_parts(fmap, static_url, spec.l10n)
 
 
 class OutlineEditor(JSCSSMixin, MacroElement):
@@ -263,6 +267,7 @@ def build_outline_editor(
     tiles_attribution: str,
     layer_names: dict[str, str],
     static_url: Callable[[str], str],
+    l10n: dict[str, str] | None = None,
 ) -> MapParts:
     fmap = folium.Map(
         location=None, tiles=None, zoom_start=14, max_zoom=20, control_scale=True, height="100%"
@@ -276,11 +281,14 @@ def build_outline_editor(
     OutlineEditor(geometry_json, "geojson").add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     fmap.fit_bounds(bounds or PROVINCE_BOUNDS)
-    return render_parts(fmap, static_url)
+    return render_parts(fmap, static_url, l10n)
 
 
-def render_parts(fmap: folium.Map, static_url: Callable[[str], str]) -> MapParts:
+def render_parts(fmap: folium.Map, static_url: Callable[[str], str], l10n: dict | None = None) -> MapParts:
     localize(fmap, static_url)
     root = fmap.get_root()
     root.render()
-    return MapParts(header=root.header.render(), html=root.html.render(), script=root.script.render())
+    script = root.script.render()
+    if l10n:  # before the map is made, so that its controls are built with the user's language
+        script = f"khgeo.localize({script_json(l10n)});\n{script}"
+    return MapParts(header=root.header.render(), html=root.html.render(), script=script)

@@ -12,11 +12,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from khgeo.codes import HATCH, NO_FIGURE_COLOUR, NO_FIGURE_FLAGGED_COLOUR, SEQUENTIAL_5, WWTP_STATUS
 from khgeo.errors import BadRequest
 
-NO_DATA_COLOUR = "#9e9e9e"
-# ColorBrewer RdYlGn (colour-blind safer end points), red = worst
-RED, ORANGE, YELLOW, LIGHT_GREEN, GREEN = "#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"
+NO_DATA_COLOUR = NO_FIGURE_COLOUR
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,13 @@ class IndicatorClass:
     # test: {"min": a, "max": b} (a ≤ v < b; no "max": v ≥ a), {"equals": v}, {"flag": prop} (v unknown and
     # the property prop true), {} (catch-all)
     test: dict = field(default_factory=dict)
+    pattern: str | None = (
+        None  # "hatch": the class of zones without a figure (drawn hatched, never a plain fill)
+    )
+
+    @property
+    def no_figure(self) -> bool:
+        return self.pattern == HATCH
 
 
 @dataclass(frozen=True)
@@ -73,14 +79,25 @@ def _matches(test: dict, value: Any, properties: dict) -> bool:
 
 
 def _pct_classes(extra: tuple[IndicatorClass, ...] = ()) -> tuple[IndicatorClass, ...]:
+    lowest, low, middle, high, done = SEQUENTIAL_5
     return (
-        IndicatorClass("< 25 %", RED, {"min": 0, "max": 25}),
-        IndicatorClass("25–50 %", ORANGE, {"min": 25, "max": 50}),
-        IndicatorClass("50–75 %", YELLOW, {"min": 50, "max": 75}),
-        IndicatorClass("75–< 100 %", LIGHT_GREEN, {"min": 75, "max": 100}),
-        IndicatorClass("100 %", GREEN, {"min": 100}),
+        IndicatorClass("< 25 %", lowest, {"min": 0, "max": 25}),
+        IndicatorClass("25–50 %", low, {"min": 25, "max": 50}),
+        IndicatorClass("50–75 %", middle, {"min": 50, "max": 75}),
+        IndicatorClass("75–< 100 %", high, {"min": 75, "max": 100}),
+        IndicatorClass("100 %", done, {"min": 100}),
         *extra,
-        IndicatorClass(_l("No data"), NO_DATA_COLOUR),
+        IndicatorClass(_l("No data"), NO_DATA_COLOUR, pattern=HATCH),
+    )
+
+
+def _wwtp_classes() -> tuple[IndicatorClass, ...]:
+    """One class per wastewater status, from the codes table (the last, NULL, is the catch-all)."""
+    return tuple(
+        IndicatorClass(
+            code.label, code.colour or NO_DATA_COLOUR, {"equals": code.key} if code.key else {}, code.pattern
+        )
+        for code in WWTP_STATUS
     )
 
 
@@ -93,24 +110,15 @@ INDICATORS: dict[str, Indicator] = {
         _pct_classes(
             (
                 IndicatorClass(
-                    _l("Not finished, no figure (plan)"), "#f46d43", {"flag": "clearance_incomplete"}
+                    _l("Not finished, no figure (plan)"),
+                    NO_FIGURE_FLAGGED_COLOUR,
+                    {"flag": "clearance_incomplete"},
+                    HATCH,
                 ),
             )
         ),
     ),
-    "wwtp": Indicator(
-        "wwtp",
-        _l("Wastewater treatment"),
-        "wwtp_status",
-        "",
-        (
-            IndicatorClass(_l("No central plant"), RED, {"equals": "none"}),
-            IndicatorClass(_l("Planned"), ORANGE, {"equals": "planned"}),
-            IndicatorClass(_l("Under construction"), YELLOW, {"equals": "under_construction"}),
-            IndicatorClass(_l("Operating"), GREEN, {"equals": "operating"}),
-            IndicatorClass(_l("Unknown"), NO_DATA_COLOUR),
-        ),
-    ),
+    "wwtp": Indicator("wwtp", _l("Wastewater treatment"), "wwtp_status", "", _wwtp_classes()),
     "infrastructure": Indicator(
         "infrastructure", _l("Infrastructure completion"), "infrastructure_pct", "%", _pct_classes()
     ),
@@ -134,4 +142,4 @@ def get_indicator(key: str | None) -> Indicator:
         ) from None
 
 
-WWTP_LABELS = {cls.test.get("equals"): cls.label for cls in INDICATORS["wwtp"].classes}
+WWTP_LABELS = WWTP_STATUS.labels()  # kept for callers; the labels live in khgeo/codes.py

@@ -30,6 +30,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from khgeo import clock
+from khgeo.codes import GEOMETRY_SOURCE, RECURRENCE, TASK_STATUS, WWTP_STATUS, ZONE_KIND
 from khgeo.services.report_data import AgencyLine, ReportData, TaskLine, ZoneLine
 from khgeo.services.report_map import render_map_png
 
@@ -51,27 +52,14 @@ PLACE = "Bắc Giang"
 SIGNER_TITLE = "TRƯỞNG BAN"
 RECIPIENTS = ("- HĐND tỉnh;", "- UBND tỉnh;", "- Các Sở, ngành, UBND các huyện, thành phố;", "- Lưu: VT, …")
 
-STATUS_LABELS = {
-    "not_started": "Chưa thực hiện",
-    "in_progress": "Đang thực hiện",
-    "done": "Hoàn thành",
-    "overdue": "Quá hạn",
-}
-RECURRENCE_LABELS = {
-    "monthly": "Hàng tháng",
-    "quarterly": "Hàng quý",
-    "yearly": "Hàng năm",
-    "ongoing": "Thường xuyên",
-}
-WWTP_LABELS = {  # short forms for table cells; the map's legend spells "none" out
-    "none": "Chưa có",
-    "planned": "Đã quy hoạch",
-    "under_construction": "Đang xây dựng",
-    "operating": "Đang hoạt động",
-    None: "Chưa rõ",
-}
-KIND_LABELS = {"KCN": "KCN", "CCN": "CCN"}
-GEOMETRY_SOURCE_LABELS = {"illustrative": "Minh họa", "surveyed": "Đo đạc", "imported": "Nhập từ tệp"}
+# Vietnamese labels of stored codes, from the codes table (a document is written in Vietnamese)
+STATUS_LABELS = TASK_STATUS.labels_vi()
+RECURRENCE_LABELS = RECURRENCE.labels_vi()
+WWTP_LABELS = WWTP_STATUS.labels_vi(
+    short=True
+)  # short forms for table cells; the map's legend spells "none" out
+KIND_LABELS = ZONE_KIND.labels_vi(short=True)
+GEOMETRY_SOURCE_LABELS = GEOMETRY_SOURCE.labels_vi(short=True)
 SECTION_HEADINGS = (
     "I. TÓM TẮT",
     "II. TÌNH HÌNH CÁC KHU, CỤM CÔNG NGHIỆP",

@@ -22,6 +22,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
+from khgeo.codes import HATCH, HATCH_INK, WWTP_STATUS, ZONE_KIND
 from khgeo.services.report_data import ReportData, ZoneLine
 
 METRIC_CRS = "EPSG:32648"  # WGS 84 / UTM zone 48N: Bắc Giang lies in it
@@ -29,20 +30,10 @@ FONT = "DejaVu Sans"  # ships with matplotlib and covers Vietnamese
 WIDTH_IN = (
     8.0  # the figure's size in inches is fixed (it is printed 165 mm wide); width_px sets the resolution
 )
-WWTP_COLOURS = {
-    "none": "#d73027",
-    "planned": "#fc8d59",
-    "under_construction": "#fee08b",
-    "operating": "#1a9850",
-    "unknown": "#9e9e9e",
-}
-WWTP_LEGEND = {
-    "none": "Chưa có hệ thống XLNT tập trung",
-    "planned": "Đã quy hoạch",
-    "under_construction": "Đang xây dựng",
-    "operating": "Đang hoạt động",
-    "unknown": "Chưa rõ",
-}
+# the wastewater classes of the codes table; "unknown" (NULL) is drawn hatched, as on the web map
+WWTP_COLOURS = {code.key or "unknown": code.colour for code in WWTP_STATUS}
+WWTP_LEGEND = {code.key or "unknown": code.label.vi for code in WWTP_STATUS}
+WWTP_HATCHED = {code.key or "unknown" for code in WWTP_STATUS if code.pattern == HATCH}
 ILLUSTRATIVE_NOTE = "Ranh giới khu, cụm là minh họa nếu chưa có số liệu đo đạc"
 DISTRICT_FACE, DISTRICT_EDGE, DISTRICT_TEXT = "#f4f4f1", "#8a8a8a", "#5f5f5f"
 ZONE_EDGE = "#262626"
@@ -120,6 +111,22 @@ def _draw_zones(ax, zones: list[tuple[int, ZoneLine, BaseGeometry]]) -> None:
                 zorder=3,
             )
         )
+        hatched = [
+            patch
+            for patch, (_n, zone, _s) in zip(patches, chosen, strict=True)
+            if wwtp_class(zone) in WWTP_HATCHED
+        ]
+        if hatched:
+            ax.add_collection(
+                PatchCollection(
+                    [PathPatch(patch.get_path()) for patch in hatched],
+                    facecolor="none",
+                    edgecolor=HATCH_INK,
+                    hatch="////",
+                    linewidth=0,
+                    zorder=3,
+                )
+            )
         points = [shape.representative_point() for _number, _zone, shape in chosen]
         ax.scatter(
             [p.x for p in points],
@@ -171,7 +178,13 @@ def _draw_scale_bar(ax, extent: tuple[float, float, float, float]) -> None:
 def _legend(figure: Figure, year: int, top: float) -> None:
     """Under the map (never over a zone): the wastewater classes, then the two marker shapes in a column."""
     handles = [
-        Patch(facecolor=colour, edgecolor=ZONE_EDGE, linewidth=0.5, label=WWTP_LEGEND[status])
+        Patch(
+            facecolor=colour,
+            edgecolor=ZONE_EDGE,
+            linewidth=0.5,
+            label=WWTP_LEGEND[status],
+            hatch="////" if status in WWTP_HATCHED else None,
+        )
         for status, colour in WWTP_COLOURS.items()
     ]
     handles.append(Patch(facecolor="none", edgecolor="none", label=" "))  # so the shapes fill the last column
@@ -186,7 +199,7 @@ def _legend(figure: Figure, year: int, top: float) -> None:
             markeredgewidth=EDGE_WIDTH[kind],
             label=label,
         )
-        for kind, label in (("KCN", "Khu công nghiệp (KCN)"), ("CCN", "Cụm công nghiệp (CCN)"))
+        for kind, label in ((code.key, f"{code.label.vi.capitalize()} ({code.key})") for code in ZONE_KIND)
     ]
     legend = figure.legend(
         handles=handles,

@@ -45,26 +45,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from khgeo.codes import GEOMETRY_SOURCE, OPERATING_STATUS, WWTP_STATUS
 from khgeo.text import slugify
 
-# Vietnamese labels of stored codes, for XLSX (a file is read outside any request, so not via the catalogue)
-WWTP_LABELS_VI = {
-    "none": "Chưa có hệ thống XLNT tập trung",
-    "planned": "Đã quy hoạch",
-    "under_construction": "Đang xây dựng",
-    "operating": "Đang hoạt động",
-}
-OPERATING_LABELS_VI = {
-    "planned": "Đã quy hoạch",
-    "under_construction": "Đang xây dựng",
-    "operating": "Đang hoạt động",
-    "suspended": "Tạm dừng hoạt động",
-}
-GEOMETRY_SOURCE_LABELS_VI = {
-    "illustrative": "Minh hoạ (chưa đo đạc)",
-    "surveyed": "Đo đạc",
-    "imported": "Nhập từ tệp",
-}
+# Vietnamese labels of stored codes, for XLSX (a file is read outside any request): from the codes table
+WWTP_LABELS_VI = {k: v for k, v in WWTP_STATUS.labels_vi().items() if k is not None}
+OPERATING_LABELS_VI = OPERATING_STATUS.labels_vi()
+GEOMETRY_SOURCE_LABELS_VI = GEOMETRY_SOURCE.labels_vi()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from khgeo import codes
 from khgeo.geo.mapbuilder import MapParts, ZoneMapSpec, build_outline_editor, build_zone_map
 from khgeo.models import ZONE_KINDS
 from khgeo.services.admin_units import districts_overlay_json
@@ -26,7 +27,59 @@ def _labels() -> dict[str, str]:
         "loading": _("Loading…"),
         "popup_failed": _("Could not load the details. Check the connection and click again."),
         "load_failed": _("Could not load the zones"),
-        "illustrative": _("Illustrative outline (not surveyed)"),
+        "illustrative": str(codes.GEOMETRY_SOURCE.label("illustrative")),
+        "no_figure_one": _("{n} zone without a figure"),
+        "no_figure_many": _("{n} zones without a figure"),
+    }
+
+
+def _l10n() -> dict[str, str]:
+    """Leaflet's and its plugins' own texts (controls, drawing toolbar), set by khgeo.localize in the browser."""
+    return {
+        "locale": str(get_locale()).replace("_", "-"),
+        "zoom_in": _("Zoom in"),
+        "zoom_out": _("Zoom out"),
+        "layers": _("Layers"),
+        "locate": _("My location"),
+        "locate_popup": _("You are within {distance} {unit} of this point"),
+        "locate_outside": _("You seem to be outside the area of the map"),
+        "locate_failed": _("Your location is not available (the browser did not give it)."),
+        "metres": _("metres"),
+        "minimap_show": _("Show the mini map"),
+        "minimap_hide": _("Hide the mini map"),
+        "fullscreen": _("Full screen"),
+        "exit_fullscreen": _("Exit full screen"),
+        "no_location": _("no location"),
+        "cancel": _("Cancel"),
+        "draw_cancel_title": _("Cancel drawing"),
+        "draw_finish": _("Finish"),
+        "draw_finish_title": _("Finish drawing"),
+        "draw_undo": _("Delete last point"),
+        "draw_undo_title": _("Delete the last point drawn"),
+        "draw_polyline": _("Measure a distance"),
+        "draw_polygon": _("Measure an area"),
+        "draw_rectangle": _("Measure a rectangle"),
+        "draw_crossing": _("Error: the edges of the shape cannot cross!"),
+        "line_start": _("Click to start the line."),
+        "line_cont": _("Click to continue the line."),
+        "line_end": _("Click the last point to finish the line."),
+        "shape_start": _("Click to start drawing the shape."),
+        "shape_cont": _("Click to continue drawing the shape."),
+        "shape_end": _("Click the first point to close the shape."),
+        "rectangle_start": _("Click and drag to draw a rectangle."),
+        "release_to_finish": _("Release the mouse to finish drawing."),
+        "edit_save": _("Save"),
+        "edit_save_title": _("Save the changes"),
+        "edit_cancel_title": _("Cancel editing, discarding all changes"),
+        "edit_clear": _("Clear all"),
+        "edit_clear_title": _("Clear all shapes"),
+        "edit_layers": _("Edit shapes"),
+        "edit_none": _("No shape to edit"),
+        "remove_layers": _("Delete shapes"),
+        "remove_none": _("No shape to delete"),
+        "edit_tip": _("Drag the handles to edit the shape."),
+        "edit_subtip": _("Click Cancel to undo the changes."),
+        "remove_tip": _("Click a shape to delete it."),
     }
 
 
@@ -49,7 +102,9 @@ def _layer_names() -> dict[str, str]:
     }
 
 
-KIND_TITLES = {"KCN": "KCN — khu công nghiệp", "CCN": "CCN — cụm công nghiệp"}
+def _kind_title(kind: str) -> str:
+    code = codes.ZONE_KIND.get(kind)
+    return f"{code.short_label} — {code.label}" if code else kind
 
 
 def zone_map(
@@ -68,7 +123,7 @@ def zone_map(
             source = {"data": feature_collection_json(session, kind_filter)}
         else:
             source = {"url": url_for("api.zones", **kind_filter.as_args())}
-        layers.append((KIND_TITLES[kind], source))
+        layers.append((_kind_title(kind), source))
     spec = ZoneMapSpec(
         indicator=indicator.to_json(),
         labels=_labels(),
@@ -81,6 +136,7 @@ def zone_map(
         canvas=not embed,
         search_texts=_texts(),
         layer_names=_layer_names(),
+        l10n=_l10n(),
     )
     return build_zone_map(spec, _static)
 
@@ -101,6 +157,7 @@ def zones_overview_map(session: Session, codes: list[str], indicator: Indicator,
         search_texts=_texts(),
         layer_names=_layer_names(),
         plugins=False,
+        l10n=_l10n(),
     )
     return build_zone_map(spec, _static)
 
@@ -115,4 +172,5 @@ def outline_editor_map(session: Session, code: str, geometry_json: str | None, b
         tiles_attribution=current_app.config["KHGEO_TILES_ATTRIBUTION"],
         layer_names=_layer_names(),
         static_url=_static,
+        l10n=_l10n(),
     )

@@ -5,7 +5,8 @@
   var canvas = document.getElementById('planning-chart');
   if (!data || !canvas || !window.Chart) { return; }
   var spec = JSON.parse(data.textContent);
-  var palette = ['#d73027', '#4575b4', '#1a9850', '#984ea3', '#ff7f00', '#a65628', '#f781bf', '#666666'];
+  // the Okabe–Ito qualitative set (Okabe & Ito 2008), black moved up and yellow last (faint on white)
+  var palette = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442'];
   var dates = {};
   spec.series.forEach(function (s) { s.points.forEach(function (p) { dates[p[0]] = true; }); });
   var labels = Object.keys(dates).sort();

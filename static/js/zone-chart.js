@@ -11,8 +11,9 @@
     data: {
       labels: dates,
       datasets: [
-        { label: spec.labels.clearance, data: spec.series.clearance_pct, borderColor: '#d73027', spanGaps: true },
-        { label: spec.labels.infrastructure, data: spec.series.infrastructure_pct, borderColor: '#1a9850', spanGaps: true }
+        // Okabe–Ito vermillion and blue; the clearance line is also dashed, so the two differ without colour
+        { label: spec.labels.clearance, data: spec.series.clearance_pct, borderColor: '#d55e00', borderDash: [6, 4], spanGaps: true },
+        { label: spec.labels.infrastructure, data: spec.series.infrastructure_pct, borderColor: '#0072b2', spanGaps: true }
       ]
     },
     options: { animation: false, scales: { y: { min: 0, max: 100, title: { display: true, text: '%' } } } }

@@ -1,0 +1,181 @@
+"""Every coded value khgeo stores, in one table: key, label, short label, colour, order.
+
+A coded value (wastewater status, operating status, outline source, task status, recurrence, zone kind) is one
+row here. The database constraints (``khgeo.models``), the map's indicators and legend, the Jinja filters, the
+exports' label columns, the imports' resolver and the reports all read it, so a label is spelled once: an English
+msgid in this file and its Vietnamese translation in the catalogue (khgeo/translations/vi/…/messages.po).
+
+A row's order is its position in its list. Labels are lazy: in a request they follow the user's language;
+documents and spreadsheets, which are written in Vietnamese whatever the reader's UI, use ``Label.vi``.
+
+Colours: ordered classes use palettes whose classes differ in lightness (they stay apart in greyscale print and
+for colour-blind readers: tests/test_codes.py checks both, with a deuteranopia simulation); "no figure yet" is
+drawn hatched, never as a plain colour a figure could have.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+from flask_babel import LazyString, gettext
+
+from khgeo.text import fold
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+DOCUMENT_LANGUAGE = "vi"
+
+
+@functools.cache
+def catalogue(language: str) -> NullTranslations:
+    """The compiled catalogue of ``language`` read without Flask (for files written outside a request)."""
+    return Translations.load(str(TRANSLATIONS_DIR), [language])
+
+
+class Label(LazyString):
+    """A lazily translated label that remembers its msgid, so it can also be written in a fixed language."""
+
+    def __init__(self, msgid: str):
+        super().__init__(gettext, msgid)
+        self.msgid = msgid
+
+    def in_language(self, language: str) -> str:
+        return catalogue(language).gettext(self.msgid)
+
+    @property
+    def vi(self) -> str:
+        return self.in_language(DOCUMENT_LANGUAGE)
+
+
+def _l(msgid: str) -> Label:  # named _l so that `pybabel extract -k _l` finds the msgids
+    return Label(msgid)
+
+
+# -- palettes -------------------------------------------------------------------------------------------------------
+# Five ordered classes, light → dark (ColorBrewer YlGnBu, two middle steps nudged so that neighbours differ by
+# ≥ 15 in CIE L*): more done is darker, whatever the hue a reader sees.
+SEQUENTIAL_5 = ("#ffffcc", "#9fd9b4", "#3fb0c3", "#2277b4", "#253494")
+# "No figure yet": hatched (see HATCH), light grey; a zone known to be unfinished but with no figure: hatched
+# Okabe–Ito orange. Both differ from each other by lightness and from every figure by the hatching.
+NO_FIGURE_COLOUR = "#d9d9d9"
+NO_FIGURE_FLAGGED_COLOUR = "#e69f00"
+HATCH = "hatch"
+HATCH_INK = "#4d4d4d"
+
+
+@dataclass(frozen=True)
+class Code:
+    key: str | None  # None: the value is not known (stored NULL)
+    label: Label
+    short: Label | None = None  # for table cells; the label when None
+    colour: str | None = None
+    pattern: str | None = None  # HATCH: a class without a figure
+    computed: bool = False  # derived when read, never stored
+
+    @property
+    def short_label(self) -> Label:
+        return self.short or self.label
+
+
+class CodeList:
+    """The rows of one coded value, in their order."""
+
+    def __init__(self, name: str, *codes: Code):
+        self.name = name
+        self.codes = codes
+        self._by_key = {code.key: code for code in codes}
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The values the database may store (NULL aside)."""
+        return tuple(code.key for code in self.codes if code.key is not None and not code.computed)
+
+    def get(self, key: str | None) -> Code | None:
+        """The row of ``key``; an unknown key or NULL gives the "not known" row if the list has one."""
+        return self._by_key.get(key) or self._by_key.get(None)
+
+    def label(self, key: str | None, default: str = "—"):
+        code = self.get(key)
+        return code.label if code else (key or default)
+
+    def short_label(self, key: str | None, default: str = "—"):
+        code = self.get(key)
+        return code.short_label if code else (key or default)
+
+    def labels(self) -> dict:
+        """key → lazy label (None → the "not known" label where there is one)."""
+        return {code.key: code.label for code in self.codes}
+
+    def labels_vi(self, short: bool = False) -> dict:
+        """key → Vietnamese label, for files (written outside any request)."""
+        return {code.key: (code.short_label if short else code.label).vi for code in self.codes}
+
+    def lookup(self, text: object) -> tuple[bool, str | None]:
+        """(understood, key) for a value typed as its key or any of its labels, in Vietnamese or English,
+        ignoring case, diacritics and spacing (the Vietnamese label, "under construction", "UNDER_CONSTRUCTION")."""
+        wanted = fold(str(text).replace("_", " "))
+        for code in self.codes:
+            names = {code.key or "unknown", *_spellings(code.label), *_spellings(code.short_label)}
+            if wanted in {fold(name.replace("_", " ")) for name in names}:
+                return True, code.key
+        return False, None
+
+
+def _spellings(label: Label) -> tuple[str, ...]:
+    return (label.msgid, label.vi)
+
+
+WWTP_STATUS = CodeList(
+    "wwtp_status",
+    Code("none", _l("No central plant"), _l("No plant yet"), "#b2182b"),
+    Code("planned", _l("Planned"), None, "#fdb863"),
+    Code("under_construction", _l("Under construction"), None, "#4393c3"),
+    Code("operating", _l("Operating"), None, "#053061"),
+    Code(None, _l("Unknown"), None, NO_FIGURE_COLOUR, HATCH),
+)
+OPERATING_STATUS = CodeList(
+    "operating_status",
+    Code("planned", _l("Planned")),
+    Code("under_construction", _l("Under construction")),
+    Code("operating", _l("Operating")),
+    Code("suspended", _l("Suspended")),
+)
+GEOMETRY_SOURCE = CodeList(
+    "geometry_source",
+    Code("illustrative", _l("Illustrative outline (not surveyed)"), _l("Illustrative")),
+    Code("surveyed", _l("Surveyed outline"), _l("Surveyed")),
+    Code("imported", _l("Imported outline"), _l("Imported from a file")),
+)
+TASK_STATUS = CodeList(
+    "task_status",
+    Code("not_started", _l("Not started")),
+    Code("in_progress", _l("In progress")),
+    Code("done", _l("Done")),
+    Code("overdue", _l("Overdue"), computed=True),  # from the deadline
+)
+RECURRENCE = CodeList(
+    "recurrence",
+    Code("monthly", _l("Monthly")),
+    Code("quarterly", _l("Quarterly")),
+    Code("yearly", _l("Yearly")),
+    Code("ongoing", _l("Ongoing")),
+)
+ZONE_KIND = CodeList(
+    "kind",
+    Code("KCN", _l("industrial zone"), _l("KCN")),
+    Code("CCN", _l("industrial cluster"), _l("CCN")),
+)
+ALL: tuple[CodeList, ...] = (
+    WWTP_STATUS,
+    OPERATING_STATUS,
+    GEOMETRY_SOURCE,
+    TASK_STATUS,
+    RECURRENCE,
+    ZONE_KIND,
+)
