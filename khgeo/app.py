@@ -84,3 +84,8 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().sessions()
     return g.db_session
+
+
+def tracking_start() -> dt.date | None:
+    """The day progress tracking began (KHGEO_TRACKING_START): recurring periods closed before it are not overdue."""
+    return current_app.config.get("KHGEO_TRACKING_START")

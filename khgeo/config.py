@@ -7,6 +7,7 @@ A test fails when a setting is missing from the README (tests/test_config.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -41,6 +42,13 @@ def _locale(value: str) -> str:
     if value not in ("vi", "en"):
         raise ValueError("must be vi or en")
     return value
+
+
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def _database_url(value: str) -> str:
@@ -120,6 +128,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
     Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),
+    Setting(
+        "KHGEO_TRACKING_START",
+        "2026-01-01",
+        "Tracking start (theo dõi từ ngày, YYYY-MM-DD): a recurring task is never overdue for a period whose "
+        "deadline came before this day, so a new installation does not start with every recurring task late.",
+        _iso_date,
+    ),
 )
 
 

@@ -169,7 +169,7 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
     return lines
 
 
-def gather(session: Session, year: int, today: dt.date) -> ReportData:
+def gather(session: Session, year: int, today: dt.date, tracking_start: dt.date | None = None) -> ReportData:
     """The report's content for ``year``; NoReportData when nothing was recorded for it."""
     reporting.check_year(year, today)
     as_of = min(today, dt.date(year, 12, 31))
@@ -188,7 +188,7 @@ def gather(session: Session, year: int, today: dt.date) -> ReportData:
             func.extract("year", func.coalesce(ZoneUpdate.as_of, ZoneUpdate.created_at)) == year,
         )
     )
-    rows = task_service.list_tasks(session, today=as_of)
+    rows = task_service.list_tasks(session, today=as_of, tracking_start=tracking_start)
     progress_in_year = [note for row in rows for note in row.progress if note.reported_on.year == year]
     if not reports and not zone_updates and not progress_in_year:
         raise NoReportData(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from khgeo.app import get_session, today
+from khgeo.app import get_session, today, tracking_start
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS
 from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
@@ -78,7 +78,7 @@ def zone_popup(code: str):
 
 
 def _task_rows(tasks) -> list[task_service.TaskRow]:
-    return task_service.rows(get_session(), list(tasks), today())
+    return task_service.rows(get_session(), list(tasks), today(), tracking_start())
 
 
 def _sources(zone) -> list[dict]:
