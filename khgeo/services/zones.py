@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, Select, String, cast, func, literal, or_, select, text
+from sqlalchemy import Numeric, Select, String, case, cast, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -144,6 +144,15 @@ def get_zone(session: Session, code: str, *, with_tasks: bool = True) -> Zone:
 
 
 # -- GeoJSON --------------------------------------------------------------------------------------------------------
+def clearance_incomplete_now() -> ColumnElement:
+    """Is site clearance unfinished, from the current figures: below 100 % once a figure is known; only while
+    none is known does the sources' statement ("not finished, no figure") stand. Never a stale stored flag."""
+    return case(
+        (Zone.clearance_pct.is_not(None), Zone.clearance_pct < 100),
+        else_=Zone.clearance_incomplete,
+    )
+
+
 # The properties every consumer sees (API, map, exports). Numbers stay numbers; unknown stays null.
 def _feature_properties():
     return func.json_build_object(
@@ -168,7 +177,7 @@ def _feature_properties():
         "clearance_pct",
         Zone.clearance_pct,
         "clearance_incomplete",
-        Zone.clearance_incomplete,
+        clearance_incomplete_now(),
         "cleared_area_ha",
         Zone.cleared_area_ha,
         "clearance_area_ha",

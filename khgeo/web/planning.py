@@ -16,6 +16,11 @@ from khgeo.web.maps import zones_overview_map
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _label(msgid: str) -> str:
+    """A python-format message without variables: "%%" is a literal "%", as in templates ("Hạ tầng (%)")."""
+    return _(msgid) % {}
+
+
 def _days() -> int:
     raw = request.args.get("days", str(planning.DEFAULT_STALLED_DAYS))
     if not raw.isdigit() or not 1 <= int(raw) <= 3650:
@@ -60,7 +65,7 @@ def planning_xlsx(view: str):
                 _("Cluster"),
                 _("District"),
                 _("Stated area (ha)"),
-                _("Infrastructure (%%)"),
+                _label("Infrastructure (%%)"),
                 _("Wastewater treatment"),
             ],
             [
@@ -78,7 +83,7 @@ def planning_xlsx(view: str):
     elif view == "infrastructure":
         body = planning.to_xlsx(
             _("Infrastructure"),
-            [_("Code"), _("Kind"), _("Zone"), _("District"), _("Infrastructure (%%)")],
+            [_("Code"), _("Kind"), _("Zone"), _("District"), _label("Infrastructure (%%)")],
             [
                 [z.code, z.kind, z.name, z.district.name if z.district else "", z.infrastructure_pct]
                 for z in planning.infrastructure_ranking(session)
@@ -93,7 +98,7 @@ def planning_xlsx(view: str):
                 _("Kind"),
                 _("Zone"),
                 _("District"),
-                _("Site clearance (%%)"),
+                _label("Site clearance (%%)"),
                 _("Last change"),
                 _("Days"),
             ],
