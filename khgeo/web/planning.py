@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from khgeo.app import get_session, today
 from khgeo.errors import BadRequest
-from khgeo.services import planning
+from khgeo.services import authz, missing, planning
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
 from khgeo.services.zones import ZoneFilter, zone_bounds
 from khgeo.web import bp
@@ -21,8 +23,8 @@ def _label(msgid: str) -> str:
     return _(msgid) % {}
 
 
-def _days() -> int:
-    raw = request.args.get("days", str(planning.DEFAULT_STALLED_DAYS))
+def _days(default: int = planning.DEFAULT_STALLED_DAYS) -> int:
+    raw = request.args.get("days", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= 3650:
         raise BadRequest(_("Days must be a whole number from 1 to 3650."), field="days")
     return int(raw)
@@ -120,3 +122,34 @@ def planning_xlsx(view: str):
     response = Response(body, mimetype=XLSX)
     response.headers["Content-Disposition"] = f'attachment; filename="khgeo-{view}.xlsx"'
     return response
+
+
+MISSING_LABELS = {
+    "area": _l("Stated area"),
+    "district": _l("District"),
+    "location": _l("Outline"),
+    "clearance": _l("Site clearance"),
+    "households": _l("Households affected"),
+    "wwtp": _l("Wastewater treatment"),
+    "infrastructure": _l("Infrastructure"),
+    "occupancy": _l("Occupancy"),
+    "operating": _l("Operating status"),
+    "developer": _l("Developer"),
+}
+
+
+@bp.get("/planning/missing")
+def missing_page():
+    """Số liệu còn thiếu: per zone, the figures nobody recorded and how old the latest is, with where to fill them."""
+    session = get_session()
+    days = _days(missing.DEFAULT_STALE_DAYS)
+    rows = missing.missing_data(session, today(), days)
+    return render_template(
+        "planning_missing.html",
+        rows=rows,
+        days=days,
+        labels=MISSING_LABELS,
+        today=today(),
+        can_update={row.zone.code: authz.can_update_status(current_user, row.zone) for row in rows},
+        can_edit_geometry=authz.can_edit_geometry(current_user),
+    )
