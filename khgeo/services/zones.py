@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from khgeo.errors import BadRequest, NotFound
 from khgeo.geo.crs import bbox_envelope
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS, District, Task, Zone
+from khgeo.services.admin_units import resolve_district
 from khgeo.text import fold
 
 WWTP_FILTER_VALUES = (*WWTP_STATUSES, "unknown")
@@ -93,11 +94,8 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
 
 
 def resolve_district_code(session: Session, raw: str) -> str:
-    """A district by GSO code or by name, diacritics and case ignored ("viet yen" finds Việt Yên)."""
-    for code, name in session.execute(select(District.code, District.name)):
-        if raw == code or fold(raw) == fold(name):
-            return code
-    raise BadRequest(_l("Unknown district %(value)s", value=raw), field="district")
+    """A district's GSO code from its code, name or labelled name ("Huyện Hiệp Hòa"): admin_units.resolve_district."""
+    return resolve_district(session, raw).code
 
 
 def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
