@@ -253,13 +253,13 @@ def users_disable(username: str) -> None:
 @with_database
 def report_command(year: int, fmt: str, output: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
-    from khgeo.clock import today
+    from khgeo.clock import today, tracking_start
     from khgeo.services import report_data
     from khgeo.services.report_docx import render_docx
     from khgeo.services.report_xlsx import render_xlsx
 
     with get_db().session() as session:
-        data = report_data.gather(session, year, today())
+        data = report_data.gather(session, year, today(), tracking_start())
     body = render_docx(data) if fmt == "docx" else render_xlsx(data)
     with open(output, "wb") as handle:
         handle.write(body)

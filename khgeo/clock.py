@@ -127,3 +127,14 @@ def local(value: dt.datetime) -> dt.datetime:
 
 def init_app(app: Any) -> None:
     app.extensions[EXTENSION] = Clock.from_settings(app.config)
+
+
+def tracking_start() -> dt.date | None:
+    """The day progress tracking began (KHGEO_TRACKING_START): recurring periods closed before it are not overdue."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config.get("KHGEO_TRACKING_START")
+    from khgeo.config import load_settings
+
+    return load_settings().get("KHGEO_TRACKING_START")

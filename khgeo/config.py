@@ -7,6 +7,7 @@ A test fails when a setting is missing from the README (tests/test_config.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -42,6 +43,13 @@ def _locale(value: str) -> str:
     if value not in ("vi", "en"):
         raise ValueError("must be vi or en")
     return value
+
+
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def _database_url(value: str) -> str:
@@ -139,6 +147,13 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         'Freeze "now" at this instant with its offset (2026-12-14T20:00:00+00:00), for tests. Empty: the real time.',
         parse_instant,
+    ),
+    Setting(
+        "KHGEO_TRACKING_START",
+        "2026-01-01",
+        "Tracking start (theo dõi từ ngày, YYYY-MM-DD): a recurring task is never overdue for a period whose "
+        "deadline came before this day, so a new installation does not start with every recurring task late.",
+        _iso_date,
     ),
 )
 

@@ -12,7 +12,7 @@ from wtforms.validators import ValidationError
 
 from khgeo.api import bp
 from khgeo.app import get_db, get_session
-from khgeo.clock import today
+from khgeo.clock import today, tracking_start
 from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.security import authenticated_by_token
 from khgeo.services import authz, updates
@@ -139,14 +139,14 @@ def _idempotency_key() -> uuid.UUID | None:
 def tasks():
     session = get_session()
     task_filter = task_service.parse_task_filter(session, request.args)
-    rows = task_service.list_tasks(session, task_filter, today())
+    rows = task_service.list_tasks(session, task_filter, today(), tracking_start())
     return jsonify({"tasks": [task_service.task_json(row) for row in rows]})
 
 
 @bp.get("/api/tasks/<task_id>")
 def task(task_id: str):
     session = get_session()
-    row = task_service.task_row(session, task_service.get_task(session, task_id), today())
+    row = task_service.task_row(session, task_service.get_task(session, task_id), today(), tracking_start())
     return jsonify(task_service.task_json(row))
 
 

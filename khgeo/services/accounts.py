@@ -15,8 +15,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from khgeo import clock
 from khgeo.errors import BadRequest, KhgeoError, NotFound
 from khgeo.models import ROLES, Agency, ApiToken, District, LoginAttempt, User
+from khgeo.services.admin_units import match_district
 from khgeo.services.audit import record
-from khgeo.text import fold
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,60}$")
 MIN_PASSWORD = 10
@@ -48,10 +48,10 @@ def resolve_districts(session: Session, names: list[str]) -> list[District]:
     districts = list(session.scalars(select(District)))
     chosen = []
     for name in names:
-        match = [d for d in districts if name == d.code or fold(name) in (fold(d.name), fold(d.full_name))]
-        if not match:
+        match = match_district(districts, name)
+        if match is None:
             raise BadRequest(_l("Unknown district %(value)s", value=name))
-        chosen.append(match[0])
+        chosen.append(match)
     return chosen
 
 

@@ -58,6 +58,7 @@ from khgeo import clock
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.geo import crs as geo_crs
 from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
+from khgeo.services.admin_units import match_district
 from khgeo.services.audit import record
 from khgeo.services.geometry import PLAUSIBLE_AREA_RATIO, PROVINCE_TOLERANCE_DEG
 from khgeo.services.import_files import ImportFileError, SourceData, text_problem
@@ -69,6 +70,18 @@ from khgeo.services.transfer_fields import (
 )
 from khgeo.services.updates import STATUS_FIELDS, snapshot, validate
 from khgeo.text import fold, slugify
+
+# the history note of an imported feature: stored in this fixed form, shown in the reader's language
+# (parse_import_note + the zone page)
+IMPORT_NOTE = "Import of {file}, feature {number}"
+_IMPORT_NOTE = re.compile(r"^Import of (?P<file>.*), feature (?P<number>\d+)$", re.S)
+
+
+def parse_import_note(note: str) -> tuple[str, int] | None:
+    """(file name, feature number) of an import's history note; None for any other note."""
+    match = _IMPORT_NOTE.match(note or "")
+    return (match["file"], int(match["number"])) if match else None
+
 
 # Two outlines closer than this everywhere (Hausdorff distance, metres) are the same outline: a GeoJSON export
 # rounds coordinates to 6 decimals (≤ 0.08 m in Bắc Giang), so an exported file re-imports as "unchanged".
@@ -677,7 +690,8 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
         raw = str(given["district"]).strip()
         if isinstance(given["district"], float) and given["district"].is_integer():
             raw = str(int(given["district"]))
-        code = raw if raw in index.districts else index.district_names.get(fold(raw))
+        match = match_district(list(index.districts.values()), raw)
+        code = match.code if match is not None else None
         if code is None:
             errors["district"] = _l("Unknown district %(value)s.", value=raw)
         else:
@@ -1003,7 +1017,7 @@ def write_change(
             kind="import",
             user=user,
             as_of=zone.as_of,
-            note=f"Import of {plan.file_name}, feature {feature.number}"[:2000],
+            note=IMPORT_NOTE.format(file=plan.file_name, number=feature.number)[:2000],
             source=plan.file_name[:200],
             geom=zone.geom if outline_changed else None,
             geometry_source=zone.geometry_source if outline_changed else None,

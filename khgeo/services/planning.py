@@ -23,11 +23,24 @@ PLAN_CLUSTERS_WITHOUT_WWTP = 9
 DEFAULT_STALLED_DAYS = 90
 
 
+@dataclass(frozen=True)
+class AreaTotal:
+    """A sum of stated areas that never counts an unknown area as 0 ha: "1.234,5 ha (3 khu chưa rõ)"."""
+
+    known_ha: Decimal | None  # the sum of the areas that are known; None when none is
+    unknown: int  # how many zones' area is unknown
+
+
+def area_total(zones: list[Zone]) -> AreaTotal:
+    known = [zone.stated_area_ha for zone in zones if zone.stated_area_ha is not None]
+    return AreaTotal(sum(known, Decimal(0)) if known else None, len(zones) - len(known))
+
+
 @dataclass
 class WwtpView:
     clusters: list[Zone]  # CCN with no central plant recorded
-    by_district: list[tuple[str, int, Decimal]]  # (district, count, stated area ha)
-    total_area_ha: Decimal
+    by_district: list[tuple[str, int, AreaTotal]]  # (district, count, stated area)
+    total_area: AreaTotal
     unknown: int  # CCN whose wastewater status nobody has recorded yet
     plan_count: int = PLAN_CLUSTERS_WITHOUT_WWTP
 
@@ -46,16 +59,13 @@ def clusters_without_wwtp(session: Session) -> WwtpView:
     for zone in lacking:
         groups[zone.district.name if zone.district else "—"].append(zone)
     by_district = sorted(
-        (
-            (name, len(zones), sum((z.stated_area_ha or Decimal(0)) for z in zones))
-            for name, zones in groups.items()
-        ),
+        ((name, len(zones), area_total(zones)) for name, zones in groups.items()),
         key=lambda row: (-row[1], row[0]),
     )
     return WwtpView(
         clusters=lacking,
         by_district=by_district,
-        total_area_ha=sum((zone.stated_area_ha or Decimal(0) for zone in lacking), Decimal(0)),
+        total_area=area_total(lacking),
         unknown=sum(zone.wwtp_status is None for zone in clusters),
     )
 

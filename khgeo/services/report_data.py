@@ -74,6 +74,9 @@ class TaskLine:
         default_factory=list
     )  # (agency name, text) from the year's reports
     progress: list[tuple[dt.date, str, str]] = field(default_factory=list)  # (date, agency, note) in the year
+    missed: tuple[dt.date, dt.date] | None = (
+        None  # the overdue recurring period with no report (start, deadline)
+    )
 
 
 @dataclass
@@ -81,9 +84,27 @@ class AgencyLine:
     code: str
     name: str
     submitted_at: dt.datetime | None
-    late: bool
+    late: bool  # submitted after the deadline, or not submitted and the deadline has passed
     summary: str = ""
     attachment_name: str = ""
+    deadline: dt.date | None = None
+    items: list[tuple[str, str]] = field(default_factory=list)  # (task id, text) as the agency wrote them
+
+    @property
+    def submitted_on(self) -> dt.date | None:
+        """The Vietnamese calendar day the report arrived (what lateness is counted in)."""
+        return self.submitted_at.astimezone(reporting.LOCAL_TZ).date() if self.submitted_at else None
+
+    @property
+    def days_late(self) -> int | None:
+        if self.submitted_on is None or self.deadline is None:
+            return None
+        return max((self.submitted_on - self.deadline).days, 0)
+
+    @property
+    def needs_reminder(self) -> bool:
+        """Proposed for a reminder ("đề xuất nhắc nhở"): late, or not reporting at all."""
+        return self.late or self.submitted_at is None
 
 
 @dataclass
@@ -108,6 +129,10 @@ class ReportData:
         return [agency for agency in self.agencies if agency.late]
 
     @property
+    def reminder_agencies(self) -> list[AgencyLine]:
+        return [agency for agency in self.agencies if agency.needs_reminder]
+
+    @property
     def counts(self) -> dict[str, int]:
         tasks = self.tasks
         return {
@@ -125,6 +150,7 @@ class ReportData:
             "agencies": len(self.agencies),
             "agencies_submitted": sum(agency.submitted_at is not None for agency in self.agencies),
             "agencies_late": len(self.late_agencies),
+            "agencies_reminder": len(self.reminder_agencies),
         }
 
 
@@ -169,7 +195,7 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
     return lines
 
 
-def gather(session: Session, year: int, today: dt.date) -> ReportData:
+def gather(session: Session, year: int, today: dt.date, tracking_start: dt.date | None = None) -> ReportData:
     """The report's content for ``year``; NoReportData when nothing was recorded for it."""
     reporting.check_year(year, today)
     as_of = min(today, dt.date(year, 12, 31))
@@ -188,7 +214,7 @@ def gather(session: Session, year: int, today: dt.date) -> ReportData:
             func.extract("year", func.coalesce(ZoneUpdate.as_of, ZoneUpdate.created_at)) == year,
         )
     )
-    rows = task_service.list_tasks(session, today=as_of)
+    rows = task_service.list_tasks(session, today=as_of, tracking_start=tracking_start)
     progress_in_year = [note for row in rows for note in row.progress if note.reported_on.year == year]
     if not reports and not zone_updates and not progress_in_year:
         raise NoReportData(
@@ -220,6 +246,7 @@ def gather(session: Session, year: int, today: dt.date) -> ReportData:
             recurrence=task.recurrence,
             next_due=row.next_due,
             status=row.status,
+            missed=row.missed,
             reported=reported.get(task.id, []),
             progress=[
                 (n.reported_on, n.agency.name if n.agency else "", n.note)
@@ -244,6 +271,8 @@ def gather(session: Session, year: int, today: dt.date) -> ReportData:
             summary=s.report.summary if s.report else "",
             attachment_name=s.report.attachment_name if s.report else "",
             late=s.late(today),
+            deadline=s.deadline,
+            items=[(item.task_id, item.text) for item in s.report.items] if s.report else [],
         )
         for s in cycle.agencies
     ]

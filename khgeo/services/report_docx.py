@@ -131,16 +131,42 @@ def percent_span(zone: ZoneLine, attribute: str) -> list[str]:
     return [f"{fmt_number(before)} → {fmt_number(after)}", f"({fmt_change(zone.change(attribute))})"]
 
 
+def period_name(recurrence: str | None, deadline: dt.date) -> str:
+    """The period a recurring deadline closes, as people name it: "tháng 10/2026", "quý III/2026", "năm 2025"."""
+    if recurrence == "monthly":
+        return f"tháng {deadline.month:02d}/{deadline.year}"
+    if recurrence == "quarterly":
+        return f"quý {('I', 'II', 'III', 'IV')[(deadline.month - 1) // 3]}/{deadline.year}"
+    return f"năm {deadline.year}"
+
+
 def deadline_lines(task: TaskLine) -> list[str]:
-    """The plan's own words, then the normalised date or recurrence (and the next deadline of a recurrence)."""
+    """The plan's own words, then the normalised date or recurrence: the period with no report when a recurring
+    task is overdue, else its next deadline."""
     lines = [sentence_case(task.deadline_text)] if task.deadline_text.strip() else []
     if task.due_date is not None:
         lines.append(f"Hạn: {fmt_date(task.due_date)}")
     elif task.recurrence:
         label = RECURRENCE_LABELS.get(task.recurrence, task.recurrence)
-        if task.next_due is not None and task.recurrence != "ongoing":
+        if task.missed is not None:
+            label += f"; kỳ {period_name(task.recurrence, task.missed[1])} chưa có báo cáo"
+        elif task.next_due is not None and task.recurrence != "ongoing":
             label += f"; hạn kế tiếp {fmt_date(task.next_due)}"
         lines.append(label)
+    return lines or [MISSING]
+
+
+def lateness_text(agency: AgencyLine) -> str:
+    """ "Đúng hạn", "Chậm 3 ngày", "Chưa gửi, quá hạn", "Chưa gửi, chưa đến hạn"."""
+    if agency.submitted_at is None:
+        return "Chưa gửi, quá hạn" if agency.late else "Chưa gửi, chưa đến hạn"
+    return f"Chậm {agency.days_late} ngày" if agency.late and agency.days_late else "Đúng hạn"
+
+
+def report_content_lines(agency: AgencyLine) -> list[str]:
+    """What the agency wrote: its summary, then each task's result ("II.3.4.2: …")."""
+    lines = [agency.summary] if agency.summary.strip() else []
+    lines += [f"{task_id}: {text}" for task_id, text in agency.items]
     return lines or [MISSING]
 
 
@@ -507,6 +533,31 @@ def _tasks(document: DocxDocument, data: ReportData) -> None:
             number += 1
             rows.append(_task_row(number, task))
         _grid(document, headers, (18, 40, 25, 27, 19, 36), rows, centred=(0, 4))
+    _agency_reports(document, data, len(data.sections) + 1)
+
+
+def _agency_reports(document: DocxDocument, data: ReportData, number: int) -> None:
+    """Every agency's report as it wrote it: date and lateness, summary, per-task results, attachment."""
+    _heading(document, f"{number}. Báo cáo của các cơ quan, đơn vị")
+    rows = []
+    for index, agency in enumerate(data.agencies, start=1):
+        sent = [fmt_date(agency.submitted_on)] if agency.submitted_on else []
+        rows.append(
+            [
+                str(index),
+                agency.name,
+                [*sent, Aside(lateness_text(agency))],
+                report_content_lines(agency),
+                agency.attachment_name or MISSING,
+            ]
+        )
+    _grid(
+        document,
+        ["STT", "Cơ quan, đơn vị", "Ngày gửi", "Nội dung báo cáo", "Tệp đính kèm"],
+        (12, 38, 26, 62, 27),
+        rows,
+        centred=(0,),
+    )
 
 
 def _overdue(document: DocxDocument, data: ReportData) -> None:
@@ -547,6 +598,19 @@ def _overdue(document: DocxDocument, data: ReportData) -> None:
             document,
             (f"Chưa đến hạn, chưa gửi báo cáo ({len(pending)}): " + "; ".join(a.name for a in pending) + "."),
         )
+    _heading(document, "3. Cơ quan, đơn vị đề xuất nhắc nhở")
+    reminder = data.reminder_agencies
+    if reminder:
+        _body(
+            document,
+            (
+                f"Đề xuất nhắc nhở {len(reminder)} cơ quan, đơn vị chậm hoặc chưa gửi báo cáo: "
+                + "; ".join(f"{a.name} ({lateness_text(a).lower()})" for a in reminder)
+                + "."
+            ),
+        )
+    else:
+        _body(document, "Không có cơ quan, đơn vị phải nhắc nhở: tất cả đã gửi báo cáo đúng hạn.")
 
 
 def _recommendations(document: DocxDocument) -> None:

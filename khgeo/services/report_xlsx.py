@@ -1,7 +1,9 @@
 """The consolidated yearly report's figures as a workbook, for people who sort, filter and sum.
 
 Sheets: Tóm tắt (the counts and deadlines), Khu cụm CN (every zone, start/end/change as numbers), Nhiệm vụ (every
-task), Quá hạn (overdue tasks), Cơ quan báo cáo (every agency that owes a report). Numbers are numbers and dates
+task), Quá hạn (overdue tasks), Cơ quan báo cáo (every agency that owes a report: when
+it reported and how late, its summary, its per-task results, its attachment's name, and whether it is proposed
+for a reminder). Numbers are numbers and dates
 are dates (dd/mm/yyyy): an unknown value is an empty cell, never "—". Text typed by users is written as text, so a
 report that starts with "=" is never taken for a formula.
 
@@ -29,7 +31,9 @@ from khgeo.services.report_docx import (
     STATUS_LABELS,
     clean_text,
     fmt_date,
+    lateness_text,
     local_time,
+    period_name,
     wwtp_label,
 )
 
@@ -47,6 +51,7 @@ COUNT_LABELS = {
     "agencies": "Số cơ quan, đơn vị phải báo cáo",
     "agencies_submitted": "Số cơ quan, đơn vị đã gửi báo cáo",
     "agencies_late": "Số cơ quan, đơn vị chậm báo cáo",
+    "agencies_reminder": "Số cơ quan, đơn vị đề xuất nhắc nhở (chậm hoặc chưa gửi báo cáo)",
 }
 FORMATS = {
     "int": "0",
@@ -87,7 +92,12 @@ def _results(task: TaskLine) -> str | None:
 
 
 def _recurrence(task: TaskLine) -> str | None:
-    return RECURRENCE_LABELS.get(task.recurrence, task.recurrence) if task.recurrence else None
+    if not task.recurrence:
+        return None
+    label = RECURRENCE_LABELS.get(task.recurrence, task.recurrence)
+    if task.missed is not None:
+        label += f"; kỳ {period_name(task.recurrence, task.missed[1])} chưa có báo cáo"
+    return label
 
 
 def _display_width(value) -> int:
@@ -252,6 +262,12 @@ AGENCY_COLUMNS = (
     Column("Hạn nộp", "date"),
     Column("Đã nộp", "datetime"),
     Column("Chậm"),
+    Column("Tình trạng"),
+    Column("Số ngày chậm", "int"),
+    Column("Đề xuất nhắc nhở"),
+    Column("Tóm tắt báo cáo", "long"),
+    Column("Kết quả theo nhiệm vụ", "long"),
+    Column("Tệp đính kèm"),
 )
 
 
@@ -263,6 +279,12 @@ def _agency_sheet(sheet: Worksheet, data: ReportData) -> None:
             data.agency_deadline,
             local_time(agency.submitted_at) if agency.submitted_at else None,
             "Có" if agency.late else "Không",
+            lateness_text(agency),
+            agency.days_late if agency.late and agency.days_late else None,
+            "Có" if agency.needs_reminder else "Không",
+            _text(agency.summary),
+            _text("\n".join(f"{task_id}: {text}" for task_id, text in agency.items)),
+            _text(agency.attachment_name),
         )
         for agency in data.agencies
     ]

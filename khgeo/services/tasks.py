@@ -4,7 +4,12 @@ Overdue is computed from today's date, never stored:
 - a task with a fixed due date is overdue once that date has passed and the task is not done;
 - a recurring task (monthly, quarterly, yearly) is overdue when its latest deadline has passed with no
   progress note dated within the period that deadline closes (and the task is not marked done);
-- an ongoing ("thường xuyên") task is never overdue.
+- an ongoing ("thường xuyên") task is never overdue;
+- a recurring period whose deadline came before tracking began (KHGEO_TRACKING_START, "theo dõi từ ngày") is
+  never overdue: nobody recorded progress then, and a new installation must not start with every task late.
+
+An overdue recurring task says which period has no report ("Kỳ tháng 10/2026 chưa có báo cáo"), not the next
+deadline.
 """
 
 from __future__ import annotations
@@ -77,20 +82,65 @@ def previous_period(task: Task, today: dt.date) -> tuple[dt.date, dt.date] | Non
     return passed[-2] + dt.timedelta(days=1), passed[-1]
 
 
-def is_overdue(task: Task, today: dt.date, progress: list[TaskProgress] | None = None) -> bool:
+def missed_period(
+    task: Task,
+    today: dt.date,
+    progress: list[TaskProgress] | None = None,
+    tracking_start: dt.date | None = None,
+) -> tuple[dt.date, dt.date] | None:
+    """(first day, deadline) of the recurring period that is overdue: it closed, no note is dated in it, and its
+    deadline is on or after the day tracking began. None when the task is not overdue for a period."""
+    if task.status == "done" or task.due_date is not None:
+        return None
+    period = previous_period(task, today)
+    if period is None:
+        return None
+    start, deadline = period
+    if tracking_start is not None and deadline < tracking_start:
+        return None
+    if any(start <= note.reported_on <= deadline for note in progress or ()):
+        return None
+    return period
+
+
+def is_overdue(
+    task: Task,
+    today: dt.date,
+    progress: list[TaskProgress] | None = None,
+    tracking_start: dt.date | None = None,
+) -> bool:
     if task.status == "done":
         return False
     if task.due_date is not None:
         return task.due_date < today
-    period = previous_period(task, today)
-    if period is None:
-        return False
-    start, deadline = period
-    return not any(start <= note.reported_on <= deadline for note in progress or ())
+    return missed_period(task, today, progress, tracking_start) is not None
 
 
-def task_status(task: Task, today: dt.date, progress: list[TaskProgress] | None = None) -> str:
-    return "overdue" if is_overdue(task, today, progress) else task.status
+def task_status(
+    task: Task,
+    today: dt.date,
+    progress: list[TaskProgress] | None = None,
+    tracking_start: dt.date | None = None,
+) -> str:
+    return "overdue" if is_overdue(task, today, progress, tracking_start) else task.status
+
+
+_ROMAN_QUARTERS = ("I", "II", "III", "IV")
+
+
+def period_name(recurrence: str | None, deadline: dt.date):
+    """How people name the period a deadline closes: "tháng 10/2026", "quý III/2026", "năm 2025"."""
+    if recurrence == "monthly":
+        return _l("month %(month)s", month=f"{deadline.month:02d}/{deadline.year}")
+    if recurrence == "quarterly":
+        quarter = _ROMAN_QUARTERS[(deadline.month - 1) // 3]
+        return _l("quarter %(quarter)s", quarter=f"{quarter}/{deadline.year}")
+    return _l("year %(year)s", year=str(deadline.year))
+
+
+def missed_period_text(recurrence: str | None, deadline: dt.date):
+    """ "Kỳ tháng 10/2026 chưa có báo cáo": what an overdue recurring task is late with."""
+    return _l("Period %(period)s has no report yet", period=period_name(recurrence, deadline))
 
 
 def is_due_soon(task: Task, today: dt.date, days: int = DUE_SOON_DAYS) -> bool:
@@ -174,6 +224,11 @@ class TaskRow:
     next_due: dt.date | None
     due_soon: bool
     progress: list[TaskProgress]
+    missed: tuple[dt.date, dt.date] | None = None  # the overdue recurring period (first day, deadline)
+
+    @property
+    def missed_text(self):
+        return missed_period_text(self.task.recurrence, self.missed[1]) if self.missed else None
 
 
 def progress_by_task(session: Session, task_ids: list[str] | None = None) -> dict[str, list[TaskProgress]]:
@@ -190,22 +245,28 @@ def progress_by_task(session: Session, task_ids: list[str] | None = None) -> dic
     return notes
 
 
-def rows(session: Session, tasks: list[Task], today: dt.date) -> list[TaskRow]:
+def rows(
+    session: Session, tasks: list[Task], today: dt.date, tracking_start: dt.date | None = None
+) -> list[TaskRow]:
     notes = progress_by_task(session, [task.id for task in tasks])
     return [
         TaskRow(
             task=task,
-            status=task_status(task, today, notes.get(task.id, [])),
+            status=task_status(task, today, notes.get(task.id, []), tracking_start),
             next_due=next_due(task, today),
             due_soon=is_due_soon(task, today),
             progress=notes.get(task.id, []),
+            missed=missed_period(task, today, notes.get(task.id, []), tracking_start),
         )
         for task in tasks
     ]
 
 
 def list_tasks(
-    session: Session, task_filter: TaskFilter = TaskFilter(), today: dt.date | None = None
+    session: Session,
+    task_filter: TaskFilter = TaskFilter(),
+    today: dt.date | None = None,
+    tracking_start: dt.date | None = None,
 ) -> list[TaskRow]:
     today = today or clock.today()
     query = _task_query()
@@ -229,7 +290,7 @@ def list_tasks(
     if task_filter.zone:
         zone_id = select(Zone.id).where(Zone.code == task_filter.zone).scalar_subquery()
         query = query.where(Task.id.in_(select(task_zones.c.task_id).where(task_zones.c.zone_id == zone_id)))
-    result = rows(session, list(session.scalars(query)), today)
+    result = rows(session, list(session.scalars(query)), today, tracking_start)
     if task_filter.status:
         result = [row for row in result if row.status == task_filter.status]
     if task_filter.due == "overdue":
@@ -248,8 +309,20 @@ def get_task(session: Session, task_id: str) -> Task:
     return task
 
 
-def task_row(session: Session, task: Task, today: dt.date) -> TaskRow:
-    return rows(session, [task], today)[0]
+def task_zone_list(session: Session, task: Task) -> list[tuple[Zone, bool]]:
+    """The task's zones in code order, each with whether it has a location (an outline) to show on a map."""
+    located = set(
+        session.scalars(
+            select(Zone.id)
+            .join(task_zones, task_zones.c.zone_id == Zone.id)
+            .where(task_zones.c.task_id == task.id, Zone.geom.is_not(None))
+        )
+    )
+    return [(zone, zone.id in located) for zone in task.zones]
+
+
+def task_row(session: Session, task: Task, today: dt.date, tracking_start: dt.date | None = None) -> TaskRow:
+    return rows(session, [task], today, tracking_start)[0]
 
 
 def task_json(row: TaskRow) -> dict:
@@ -269,6 +342,15 @@ def task_json(row: TaskRow) -> dict:
         "recurrence": task.recurrence,
         "next_due": row.next_due.isoformat() if row.next_due else None,
         "status": row.status,
+        "overdue_period": (
+            {
+                "start": row.missed[0].isoformat(),
+                "deadline": row.missed[1].isoformat(),
+                "text": str(row.missed_text),
+            }
+            if row.missed
+            else None
+        ),
         "zones": [zone.code for zone in task.zones],
         "progress": [
             {

@@ -20,7 +20,7 @@ computed_area_ha     comp_ha    Diện tích theo ranh giới (ha)
 clearance_area_ha    clear_ha   Diện tích phải GPMB (ha)
 cleared_area_ha      cleared_ha Diện tích đã GPMB (ha)
 clearance_pct        clear_pct  Tỷ lệ GPMB (%)
-clearance_incomplete clear_inc  GPMB chưa xong (chưa có số liệu)
+clearance_incomplete clear_inc  GPMB chưa xong
 households_total     hh_total   Số hộ bị ảnh hưởng
 households_agreed    hh_agreed  Số hộ đã đồng thuận
 wwtp_status          wwtp       Xử lý nước thải
@@ -83,7 +83,8 @@ EXPORT_COLUMNS: tuple[Column, ...] = (
     Column("clearance_pct", "Tỷ lệ GPMB (%)", "clear_pct", None, "number", "0.0"),
     Column("households_total", "Số hộ bị ảnh hưởng", "hh_total", "households_total", "integer", "#,##0"),
     Column("households_agreed", "Số hộ đã đồng thuận", "hh_agreed", "households_agreed", "integer", "#,##0"),
-    Column("clearance_incomplete", "GPMB chưa xong (chưa có số liệu)", "clear_inc", None, "bool"),
+    # computed from the current figures (zones.clearance_incomplete_now), never a stale stored flag
+    Column("clearance_incomplete", "GPMB chưa xong", "clear_inc", None, "bool"),
     Column("wwtp_status", "Xử lý nước thải", "wwtp", "wwtp_status", "text"),
     Column(
         "wwtp_capacity_m3_day",
@@ -184,6 +185,7 @@ IMPORT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "clear_pct",
         "clearance_incomplete",
         "clear_inc",
+        "gpmb_chua_xong_chua_co_so_lieu",  # the header of files exported before it was computed
         "geometry_source",
         "geom_src",
         "version",

@@ -256,9 +256,26 @@ def apply_status_update(
         request_id=request_id,
         changes=changes,
     )
-    if not is_current:  # the entry records what was reported for that date
-        for name, new in change.values.items():
-            setattr(entry, name, new)
+    if not is_current:
+        # the entry records the figures for that date: those of the latest earlier entry, with what was reported;
+        # its changes say what was reported (old → new as of that date), so the history shows the values
+        with session.no_autoflush:
+            earlier = session.scalars(
+                select(ZoneUpdate)
+                .where(
+                    ZoneUpdate.zone_id == zone.id, ZoneUpdate.kind != "geometry", ZoneUpdate.as_of <= as_of
+                )
+                .order_by(ZoneUpdate.as_of.desc(), ZoneUpdate.created_at.desc(), ZoneUpdate.id.desc())
+                .limit(1)
+            ).first()
+        reported = {}
+        for name in STATUS_FIELDS:
+            before = getattr(earlier, name) if earlier is not None else None
+            after = change.values.get(name, before)
+            setattr(entry, name, after)
+            if name in change.values and before != after:
+                reported[name] = [_plain(before), _plain(after)]
+        entry.changes = reported
     for photo in photos:
         entry.photos.append(Photo(**_photo_columns(photo)))
     session.add(entry)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, Select, String, cast, func, literal, or_, select, text
+from sqlalchemy import Numeric, Select, String, case, cast, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from khgeo.errors import BadRequest, NotFound
 from khgeo.geo.crs import bbox_envelope
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS, District, Task, Zone
+from khgeo.services.admin_units import resolve_district
 from khgeo.text import fold
 
 WWTP_FILTER_VALUES = (*WWTP_STATUSES, "unknown")
@@ -93,11 +94,8 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
 
 
 def resolve_district_code(session: Session, raw: str) -> str:
-    """A district by GSO code or by name, diacritics and case ignored ("viet yen" finds Việt Yên)."""
-    for code, name in session.execute(select(District.code, District.name)):
-        if raw == code or fold(raw) == fold(name):
-            return code
-    raise BadRequest(_l("Unknown district %(value)s", value=raw), field="district")
+    """A district's GSO code from its code, name or labelled name ("Huyện Hiệp Hòa"): admin_units.resolve_district."""
+    return resolve_district(session, raw).code
 
 
 def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
@@ -144,6 +142,15 @@ def get_zone(session: Session, code: str, *, with_tasks: bool = True) -> Zone:
 
 
 # -- GeoJSON --------------------------------------------------------------------------------------------------------
+def clearance_incomplete_now() -> ColumnElement:
+    """Is site clearance unfinished, from the current figures: below 100 % once a figure is known; only while
+    none is known does the sources' statement ("not finished, no figure") stand. Never a stale stored flag."""
+    return case(
+        (Zone.clearance_pct.is_not(None), Zone.clearance_pct < 100),
+        else_=Zone.clearance_incomplete,
+    )
+
+
 # The properties every consumer sees (API, map, exports). Numbers stay numbers; unknown stays null.
 def _feature_properties():
     return func.json_build_object(
@@ -168,7 +175,7 @@ def _feature_properties():
         "clearance_pct",
         Zone.clearance_pct,
         "clearance_incomplete",
-        Zone.clearance_incomplete,
+        clearance_incomplete_now(),
         "cleared_area_ha",
         Zone.cleared_area_ha,
         "clearance_area_ha",

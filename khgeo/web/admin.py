@@ -1,16 +1,45 @@
-"""The zone board's pages: the audit log (HTML and CSV)."""
+"""The zone board's pages: the audit log (HTML and CSV), written in words: role, district and action names."""
 
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from khgeo.app import get_session
+from khgeo.jinja import FIELD_LABELS, change_value
+from khgeo.models import AuditEvent, District
 from khgeo.services import audit, authz
 from khgeo.services.exporter import CSV_CONTENT_TYPE
 from khgeo.text import file_name
 from khgeo.web import bp
 from khgeo.web.download import attachment
+
+ENTITY_LABELS = {"zone": _l("Zone"), "task": _l("Task"), "report": _l("Report"), "user": _l("Account")}
+ACTION_LABELS = {
+    "zone.update": _l("Site status updated"),
+    "zone.geometry": _l("Outline changed"),
+    "zone.import": _l("Imported from a file"),
+    "task.progress": _l("Task progress recorded"),
+    "report.submit": _l("Agency report submitted"),
+    "report.resubmit": _l("Agency report submitted again"),
+    "user.create": _l("Account created"),
+    "user.disable": _l("Account disabled"),
+    "user.token": _l("API token issued"),
+}
+ROLE_LABELS = {
+    "viewer": _l("Viewer (officials)"),
+    "field": _l("Field staff"),
+    "planner": _l("Planner"),
+    "admin": _l("Zone board (administrator)"),
+}
+AUDIT_FIELD_LABELS = {
+    "role": _l("Role"),
+    "districts": _l("Districts"),
+    "district_id": _l("District"),
+    "active": _l("Account active"),
+}
 
 
 def _events(limit: int | None):
@@ -24,9 +53,56 @@ def _events(limit: int | None):
     )
 
 
+class _Words:
+    """An audit value as people read it: names, not codes or ids."""
+
+    def __init__(self, districts: list[District]):
+        self.by_code = {d.code: d.name for d in districts}
+        self.by_id = {d.id: d.name for d in districts}
+
+    def value(self, value, field: str) -> str:
+        if value is None or value == [] or value == "":
+            return "—"
+        if field == "role":
+            return str(ROLE_LABELS.get(value, value))
+        if field == "districts" and isinstance(value, list):
+            return ", ".join(self.by_code.get(str(code), str(code)) for code in value)
+        if field == "district_id":
+            return self.by_id.get(value, str(value))
+        if field == "district" and str(value) in self.by_code:
+            return self.by_code[str(value)]
+        if isinstance(value, bool):
+            return str(_l("yes") if value else _l("no"))
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value)
+        return change_value(value, field)
+
+    def event(self, event: AuditEvent) -> dict:
+        return {
+            "event": event,
+            "action": ACTION_LABELS.get(event.action, event.action),
+            "entity": ENTITY_LABELS.get(event.entity_type, event.entity_type),
+            "changes": [
+                (
+                    AUDIT_FIELD_LABELS.get(field) or FIELD_LABELS.get(field, field),
+                    self.value(pair[0], field),
+                    self.value(pair[1], field),
+                )
+                for field, pair in event.changes.items()
+            ],
+        }
+
+
 @bp.get("/admin/audit")
 def audit_log():
-    return render_template("admin/audit.html", events=_events(limit=500), args=request.args)
+    events = _events(limit=500)
+    words = _Words(list(get_session().scalars(select(District))))
+    return render_template(
+        "admin/audit.html",
+        rows=[words.event(event) for event in events],
+        kinds=ENTITY_LABELS,
+        args=request.args,
+    )
 
 
 @bp.get("/admin/audit.csv")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from khgeo.app import get_session
 from khgeo.clock import today
 from khgeo.errors import BadRequest
-from khgeo.services import planning
+from khgeo.services import authz, missing, planning
 from khgeo.services.exporter import download_name
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
 from khgeo.services.zones import ZoneFilter, zone_bounds
@@ -19,8 +21,13 @@ from khgeo.web.maps import zones_overview_map
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _days() -> int:
-    raw = request.args.get("days", str(planning.DEFAULT_STALLED_DAYS))
+def _label(msgid: str) -> str:
+    """A python-format message without variables: "%%" is a literal "%", as in templates ("Hạ tầng (%)")."""
+    return _(msgid) % {}
+
+
+def _days(default: int = planning.DEFAULT_STALLED_DAYS) -> int:
+    raw = request.args.get("days", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= 3650:
         raise BadRequest(_("Days must be a whole number from 1 to 3650."), field="days")
     return int(raw)
@@ -64,7 +71,7 @@ def planning_xlsx(view: str):
                 _("Cluster"),
                 _("District"),
                 _("Stated area (ha)"),
-                _("Infrastructure (%%)"),
+                _label("Infrastructure (%%)"),
                 _("Wastewater treatment"),
             ],
             [
@@ -83,7 +90,7 @@ def planning_xlsx(view: str):
         name = download_name(session, ZoneFilter(), "xlsx", words="xếp hạng hạ tầng")
         body = planning.to_xlsx(
             _("Infrastructure"),
-            [_("Code"), _("Kind"), _("Zone"), _("District"), _("Infrastructure (%%)")],
+            [_("Code"), _("Kind"), _("Zone"), _("District"), _label("Infrastructure (%%)")],
             [
                 [z.code, z.kind, z.name, z.district.name if z.district else "", z.infrastructure_pct]
                 for z in planning.infrastructure_ranking(session)
@@ -100,7 +107,7 @@ def planning_xlsx(view: str):
                 _("Kind"),
                 _("Zone"),
                 _("District"),
-                _("Site clearance (%%)"),
+                _label("Site clearance (%%)"),
                 _("Last change"),
                 _("Days"),
             ],
@@ -120,3 +127,34 @@ def planning_xlsx(view: str):
     else:
         abort(404)
     return attachment(body, content_type=XLSX, name=name)
+
+
+MISSING_LABELS = {
+    "area": _l("Stated area"),
+    "district": _l("District"),
+    "location": _l("Outline"),
+    "clearance": _l("Site clearance"),
+    "households": _l("Households affected"),
+    "wwtp": _l("Wastewater treatment"),
+    "infrastructure": _l("Infrastructure"),
+    "occupancy": _l("Occupancy"),
+    "operating": _l("Operating status"),
+    "developer": _l("Developer"),
+}
+
+
+@bp.get("/planning/missing")
+def missing_page():
+    """Số liệu còn thiếu: per zone, the figures nobody recorded and how old the latest is, with where to fill them."""
+    session = get_session()
+    days = _days(missing.DEFAULT_STALE_DAYS)
+    rows = missing.missing_data(session, today(), days)
+    return render_template(
+        "planning_missing.html",
+        rows=rows,
+        days=days,
+        labels=MISSING_LABELS,
+        today=today(),
+        can_update={row.zone.code: authz.can_update_status(current_user, row.zone) for row in rows},
+        can_edit_geometry=authz.can_edit_geometry(current_user),
+    )

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from khgeo.app import get_session
-from khgeo.clock import today
+from khgeo.clock import today, tracking_start
 from khgeo.errors import BadRequest, ValidationFailed
 from khgeo.services import authz, report_data, reporting
 from khgeo.services.report_docx import render_docx
@@ -33,9 +33,16 @@ def reports_board():
     session = get_session()
     year = _year(request.args.get("year"))
     cycle = reporting.cycle_status(session, year, today())
+    # an agency's user comes here to write their own report: that comes first; the board consolidates
+    own = next(
+        (s for s in cycle.agencies if getattr(current_user, "agency_id", None) == s.agency.id),
+        None,
+    )
     return render_template(
         "reports/board.html",
         cycle=cycle,
+        own=own if own is not None and authz.can_submit_report(current_user, own.agency) else None,
+        is_board=authz.is_admin(current_user),
         today=today(),
         years=range(reporting.FIRST_YEAR, today().year + 2),
         agency_days=cycle.days_to(cycle.agency_deadline, today()),
@@ -119,6 +126,6 @@ def report_attachment(year: int, agency_code: str):
 def consolidated_report(year: int, fmt: str):
     if fmt not in ("docx", "xlsx"):
         abort(404)
-    data = report_data.gather(get_session(), year, today())
+    data = report_data.gather(get_session(), year, today(), tracking_start())
     body, mimetype = (render_docx(data), DOCX) if fmt == "docx" else (render_xlsx(data), XLSX)
     return attachment(body, content_type=mimetype, name=f"bao-cao-nq24-{year}.{fmt}")

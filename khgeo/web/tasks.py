@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from khgeo.app import get_session
-from khgeo.clock import today
+from khgeo.clock import today, tracking_start
 from khgeo.errors import ValidationFailed
 from khgeo.models import TASK_STATUSES, Agency, Task
 from khgeo.services import authz, reporting
@@ -35,7 +35,7 @@ def _sections(session) -> list[tuple[str, str]]:
 def task_register():
     session = get_session()
     task_filter = task_service.parse_task_filter(session, request.args)
-    rows = task_service.list_tasks(session, task_filter, today())
+    rows = task_service.list_tasks(session, task_filter, today(), tracking_start())
     agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
     zones = list_zones(session)
     return render_template(
@@ -83,7 +83,7 @@ def task_page(task_id: str):
             session.commit()
             flash(_("Progress recorded."), "success")
             return redirect(url_for("web.task_page", task_id=task.id), 303)
-    row = task_service.task_row(session, task, today())
+    row = task_service.task_row(session, task, today(), tracking_start())
     parts = None
     if task.zones:
         codes = [zone.code for zone in task.zones]
@@ -97,6 +97,7 @@ def task_page(task_id: str):
         form=form,
         errors=errors,
         parts=parts,
+        zone_list=task_service.task_zone_list(session, task),
         statuses=TASK_STATUSES,
         values=request.form if request.method == "POST" else {},
         today=today(),
@@ -118,7 +119,7 @@ def _date(raw: str | None) -> dt.date | None:
 def agency_page(code: str):
     session = get_session()
     agency = reporting.get_agency(session, code)
-    rows = task_service.rows(session, reporting.agency_tasks(session, agency), today())
+    rows = task_service.rows(session, reporting.agency_tasks(session, agency), today(), tracking_start())
     year = today().year
     report = reporting.get_report(session, agency, year)
     deadline = reporting.agency_deadline(session, year)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from khgeo.app import get_session
-from khgeo.clock import today
+from khgeo.clock import today, tracking_start
+from khgeo.jinja import FIELD_LABELS
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS
 from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
 from khgeo.services.admin_units import list_districts
+from khgeo.services.importer import parse_import_note
 from khgeo.services.indicators import INDICATORS, get_indicator
 from khgeo.services.sources import describe
 from khgeo.services.zones import ZoneFilter, count_zones, get_zone, list_zones, parse_filter, zone_bounds
@@ -54,6 +58,7 @@ def zone_page(code: str):
         session, [zone.code], indicator, zone_bounds(session, ZoneFilter(codes=(zone.code,)))
     )
     timeline = updates.history(session, zone)
+    notes = {entry.id: _history_note(entry) for entry in timeline}
     return render_template(
         "zones/zone.html",
         zone=zone,
@@ -61,6 +66,7 @@ def zone_page(code: str):
         tasks=_task_rows(zone.tasks),
         sources=_sources(zone),
         timeline=timeline,
+        notes=notes,
         series=updates.chart_series(timeline),
         can_update=authz.can_update_status(current_user, zone),
         can_edit_geometry=authz.can_edit_geometry(current_user),
@@ -78,9 +84,30 @@ def zone_popup(code: str):
     )
 
 
+def _history_note(entry) -> str:
+    """A history entry's note in the reader's language: an import's note is written by khgeo, not by a person."""
+    imported = parse_import_note(entry.note) if entry.kind == "import" else None
+    if imported:
+        return _("Imported from the file %(file)s (feature %(number)d)", file=imported[0], number=imported[1])
+    return entry.note
+
+
 def _task_rows(tasks) -> list[task_service.TaskRow]:
-    return task_service.rows(get_session(), list(tasks), today())
+    return task_service.rows(get_session(), list(tasks), today(), tracking_start())
+
+
+# the facts a source supports, named as on the page (the catalogue's keys are internal names)
+SOURCE_FIELDS = {
+    **FIELD_LABELS,
+    "district_code": FIELD_LABELS["district"],
+    "clearance_incomplete": _l("Site clearance"),
+}
+SOURCE_FIELDS.update(anchor_gid3=FIELD_LABELS["geometry"], osm_ref=FIELD_LABELS["geometry"])
 
 
 def _sources(zone) -> list[dict]:
-    return describe(zone.sources)
+    rows = describe(zone.sources)
+    for row in rows:
+        labels = [str(SOURCE_FIELDS[field]) for field in row["fields"] if field in SOURCE_FIELDS]
+        row["facts"] = list(dict.fromkeys(labels))
+    return rows
