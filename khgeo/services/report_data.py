@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from khgeo import clock
 from khgeo.errors import KhgeoError
 from khgeo.models import AgencyReport, District, Task, Zone, ZoneUpdate
 from khgeo.services import reporting
@@ -93,7 +94,7 @@ class AgencyLine:
     @property
     def submitted_on(self) -> dt.date | None:
         """The Vietnamese calendar day the report arrived (what lateness is counted in)."""
-        return self.submitted_at.astimezone(reporting.LOCAL_TZ).date() if self.submitted_at else None
+        return clock.local(self.submitted_at).date() if self.submitted_at else None
 
     @property
     def days_late(self) -> int | None:
