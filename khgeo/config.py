@@ -120,6 +120,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
     Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),
+    Setting(
+        "KHGEO_DOCUMENT_LIMIT",
+        "20",
+        "How many generated documents (consolidated report, planners' XLSX) one user may download in 10 minutes; "
+        "more are refused with HTTP 429 and Retry-After.",
+        _positive_int,
+    ),
 )
 
 

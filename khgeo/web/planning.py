@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 
 from khgeo.app import get_session, today
 from khgeo.errors import BadRequest
-from khgeo.services import planning
+from khgeo.services import authz, planning
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
 from khgeo.services.zones import ZoneFilter, zone_bounds
 from khgeo.web import bp
+from khgeo.web.documents import heavy_document
 from khgeo.web.maps import zones_overview_map
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,6 +50,7 @@ def planning_page():
 
 
 @bp.get("/planning/<view>.xlsx")
+@heavy_document("planning", authz.can_read_documents)
 def planning_xlsx(view: str):
     session = get_session()
     if view == "wwtp":
