@@ -1,10 +1,11 @@
 """Who may do what. Every channel (HTML, JSON, exports, OGC) asks these functions; nothing else decides.
 
-- viewer (officials): read everything
+- viewer (officials): read everything but the audit log (a viewer of an agency: its own agency's report only)
 - field (field staff): read; update the status of zones in their assigned districts only
 - planner: read, export, planning views
 - admin (zone board): everything, including users and zone outlines
-Anonymous visitors may read only when KHGEO_PUBLIC_READ is on.
+Anonymous visitors may read only the public zone data, and only when KHGEO_PUBLIC_READ is on. What each of them
+reads on each channel is the ACCESS table below (README.md's "Who sees what" is generated from it).
 """
 
 from __future__ import annotations
