@@ -147,6 +147,17 @@ def db_stop() -> None:
     click.echo("embedded PostgreSQL stopped")
 
 
+@main.command("health")
+@with_appcontext
+def health_command() -> None:
+    """Print the database's state, PostGIS and schema versions and khgeo's version; exit 1 if not ok."""
+    report = get_db().health_report()
+    for name, value in report.items():
+        click.echo(f"{name}: {value}")
+    if report["status"] != "ok":
+        raise click.ClickException("the database is unavailable")
+
+
 @main.command("seed")
 @with_database
 def seed_command() -> None:

@@ -155,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "deadline came before this day, so a new installation does not start with every recurring task late.",
         _iso_date,
     ),
+    Setting(
+        "KHGEO_DOCUMENT_LIMIT",
+        "20",
+        "How many generated documents (consolidated report, planners' XLSX) one user may download in 10 minutes; "
+        "more are refused with HTTP 429 and Retry-After.",
+        _positive_int,
+    ),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,15 @@ class Database:
         finally:
             session.close()
 
+    def health_report(self) -> dict:
+        """What an operator sees (admins on /healthz, `khgeo health`): status, database, PostGIS, schema, version."""
+        health = self.health()
+        return {
+            "status": "ok" if health["database"] == "ok" else "unavailable",
+            **health,
+            "version": _version(),
+        }
+
     def health(self) -> dict:
         """What /healthz reports: never raises."""
         try:
@@ -85,3 +95,10 @@ class Database:
         except DBAPIError as exc:
             log.warning("database health check failed: %s", exc.__class__.__name__)
             return {"database": "unavailable"}
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("khgeo")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"

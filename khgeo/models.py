@@ -494,3 +494,32 @@ class ImportUpload(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
+
+
+class DocumentCache(Base):
+    """A generated document (consolidated report, planners' XLSX) kept for the data it was made from.
+
+    The key holds the document, its parameters and the data version, so a change to the data makes a new key;
+    in the database, so every app instance (gunicorn worker, server) shares it. See khgeo/services/documents.py.
+    """
+
+    __tablename__ = "document_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    mimetype: Mapped[str] = mapped_column(String(100))
+    disposition: Mapped[str] = mapped_column(Text)  # the Content-Disposition header it is served with
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+
+
+class DocumentRequest(Base):
+    """One download of a generated document by a user, for the per-user rate limit across app instances."""
+
+    __tablename__ = "document_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    document: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

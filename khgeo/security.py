@@ -11,7 +11,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, make_response, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khgeo.errors import BadRequest
+from khgeo.errors_web import error_response
 from khgeo.services import accounts, authz
 
 csrf = CSRFProtect()
@@ -99,9 +100,22 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _read_gate():
+        if request.endpoint == "static":
+            return None
+        if (
+            request.headers.get("Authorization", "").startswith("Bearer ")
+            and not current_user.is_authenticated
+        ):
+            # a dead token (revoked, expired, its account disabled) is refused, even where anonymous may read:
+            # the script that sends it must notice rather than silently read less
+            response = make_response(
+                *error_response(401, str(_l("The API token is invalid, expired or revoked.")))
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return response
         if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
             return None
-        if authz.can_read(current_user, current_app.config["KHGEO_PUBLIC_READ"]):
+        if authz.may_open(current_user, request.endpoint, current_app.config["KHGEO_PUBLIC_READ"]):
             return None
         if request.path.startswith(("/api/", "/ogcapi/")):
             raise authz.Unauthorized()

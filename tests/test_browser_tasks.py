@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+
+from khgeo.services import accounts
 
 pytestmark = pytest.mark.browser
 
@@ -11,8 +15,20 @@ def listed(page) -> list[str]:
     return page.page.locator("tr.task-row").evaluate_all("rows => rows.map(r => r.dataset.task)")
 
 
+def log_in_as_planner(live_server, page) -> None:
+    """The task register needs a login, even with public read on (see README: Who sees what)."""
+    username = f"planner-{uuid.uuid4().hex[:8]}"
+    with live_server.app.extensions["khgeo.db"].session() as session:
+        accounts.create_user(session, username, "mat-khau-dai-du-10", "planner")
+    page.page.goto(live_server.url + "/login?next=/tasks")
+    page.page.fill("input[name=username]", username)
+    page.page.fill("input[name=password]", "mat-khau-dai-du-10")
+    page.page.click("main button[type=submit]")
+    page.page.wait_for_url(live_server.url + "/tasks")
+
+
 def test_task_list_filters_narrow_the_register(live_server, page):
-    page.page.goto(live_server.url + "/tasks")
+    log_in_as_planner(live_server, page)
     assert len(listed(page)) == 52
 
     page.page.select_option("select[name=agency]", "SCT")

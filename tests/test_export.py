@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from khgeo.cli import main
 from khgeo.models import Task, Zone
+from khgeo.services import accounts
 from khgeo.services.transfer_fields import EXPORT_COLUMNS
 from tests.conftest import make_app
 
@@ -171,12 +172,20 @@ def test_downloads_need_the_same_authorization_as_reading(database_url):
         closed.extensions["khgeo.db"].engine.dispose()
 
 
-def test_the_map_and_the_planning_page_link_the_downloads_with_the_current_filter(client):
+def test_the_map_and_the_planning_page_link_the_downloads_with_the_current_filter(app, client):
     html = client.get("/?kind=CCN&wwtp=none").get_data(as_text=True)
     links = re.findall(r'href="(/export/zones\.[a-z]+[^"]*)"', html)
     assert [link.split("?")[0] for link in links] == [
         f"/export/zones.{fmt}" for fmt in ("geojson", "gpkg", "shp", "csv", "xlsx")
     ]
     assert all("kind=CCN" in link and "wwtp=none" in link for link in links)
-    planning = client.get("/planning").get_data(as_text=True)
+    with app.extensions["khgeo.db"].session() as session:
+        accounts.create_user(session, "planner", "correct horse battery", "planner")
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True)
+    )
+    client.post(
+        "/login", data={"username": "planner", "password": "correct horse battery", "csrf_token": token[1]}
+    )
+    planning = client.get("/planning").get_data(as_text=True)  # the planners' page needs a login
     assert "/export/zones.xlsx?kind=CCN&amp;wwtp=none" in planning

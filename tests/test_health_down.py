@@ -14,7 +14,7 @@ def test_database_down_is_a_503_not_a_stack_trace():
     client = app.test_client()
     health = client.get("/healthz")
     assert health.status_code == 503
-    assert health.get_json() == {"database": "unavailable"}
+    assert health.get_json() == {"status": "unavailable"}
     page = client.get("/")
     assert page.status_code == 503
     assert "Traceback" not in page.get_data(as_text=True)

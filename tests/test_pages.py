@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from khgeo import migrate
 from tests.conftest import TEST_TILES_URL
 
 
@@ -68,5 +67,4 @@ def test_zone_page_lists_its_sources_and_says_the_outline_is_illustrative(client
 def test_health(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json()["database"] == "ok"
-    assert response.get_json()["schema_revision"] == migrate.head_revision()
+    assert response.get_json() == {"status": "ok"}, "anonymous callers learn ok / not ok only"

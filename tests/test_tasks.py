@@ -49,8 +49,18 @@ PLAN_DUE_DATES = {
 
 
 @pytest.fixture
-def register(client) -> dict[str, dict]:
-    response = client.get("/api/tasks")
+def reader(app, db):
+    """A logged-in official: the task register needs a login, even with public read on."""
+    with db.session() as session:
+        accounts.create_user(session, "reader", "correct horse battery", "viewer")
+    client = app.test_client()
+    _login(client, "reader")
+    return client
+
+
+@pytest.fixture
+def register(reader) -> dict[str, dict]:
+    response = reader.get("/api/tasks")
     assert response.status_code == 200
     return {task["id"]: task for task in response.get_json()["tasks"]}
 
@@ -170,7 +180,9 @@ def test_overdue_is_computed_from_today_across_years_and_recurrences(task, today
     assert (due.isoformat() if due else None) == next_due
 
 
-def test_register_filters(client):
+def test_register_filters(reader):
+    client = reader
+
     def ids(query: str) -> set[str]:
         response = client.get(f"/api/tasks?{query}")
         assert response.status_code == 200, response.get_json()
@@ -290,7 +302,11 @@ def test_reports_accept_documents_only_and_refuse_other_agencies(app, db):
     assert 'id="report-form"' not in page  # not their agency: no form
 
 
-def test_a_report_for_a_year_with_no_data_is_a_clear_message(client):
+def test_a_report_for_a_year_with_no_data_is_a_clear_message(app, db):
+    with db.session() as session:
+        accounts.create_user(session, "board", "correct horse battery", "admin")
+    client = app.test_client()
+    _login(client, "board")
     response = client.get("/reports/2023/consolidated.docx")
     assert response.status_code == 422
     assert "2023" in response.get_data(as_text=True)

@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms.validators import ValidationError
 
 from khgeo.api import bp
@@ -152,5 +153,15 @@ def task(task_id: str):
 
 @bp.get("/healthz")
 def healthz():
-    health = get_db().health()
-    return jsonify(health), 200 if health["database"] == "ok" else 503
+    """Anyone learns ok / not ok; only a logged-in admin gets versions and details (they help an attacker)."""
+    report = get_db().health_report()
+    ok = report["status"] == "ok"
+    body = report if ok and _is_admin() else {"status": report["status"]}
+    return jsonify(body), 200 if ok else 503
+
+
+def _is_admin() -> bool:
+    try:
+        return authz.can_read_health_details(current_user)
+    except SQLAlchemyError:
+        return False  # the user cannot even be loaded: the short answer

@@ -1,13 +1,16 @@
 """Who may do what. Every channel (HTML, JSON, exports, OGC) asks these functions; nothing else decides.
 
-- viewer (officials): read everything
+- viewer (officials): read everything but the audit log (a viewer of an agency: its own agency's report only)
 - field (field staff): read; update the status of zones in their assigned districts only
 - planner: read, export, planning views
 - admin (zone board): everything, including users and zone outlines
-Anonymous visitors may read only when KHGEO_PUBLIC_READ is on.
+Anonymous visitors may read only the public zone data, and only when KHGEO_PUBLIC_READ is on. What each of them
+reads on each channel is the ACCESS table below (README.md's "Who sees what" is generated from it).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
@@ -109,3 +112,167 @@ def can_submit_report(user, agency) -> bool:
     return user is not None and (
         user.role == "admin" or (user.agency_id is not None and user.agency_id == agency.id)
     )
+
+
+# -- what each role reads ----------------------------------------------------------------------------------------
+# Endpoints anonymous visitors may read when KHGEO_PUBLIC_READ is on: the map, zone pages' public figures and the
+# zone data (JSON, OGC API, exports of the same fields). Every other endpoint needs a login, whatever the setting.
+PUBLIC_ENDPOINTS = frozenset(
+    {"web.map_page", "web.zone_page", "web.zone_popup", "api.zones", "api.zone", "web.export_download"}
+)
+PUBLIC_BLUEPRINTS = frozenset({"ogcapi"})
+
+
+def is_public(endpoint: str | None) -> bool:
+    return endpoint in PUBLIC_ENDPOINTS or (endpoint or "").split(".")[0] in PUBLIC_BLUEPRINTS
+
+
+def may_open(user, endpoint: str | None, public_read: bool) -> bool:
+    """The read gate: a logged-in user passes (views then check their own rules), anonymous only to public data."""
+    return _user(user) is not None or (public_read and is_public(endpoint))
+
+
+def sees_people(user) -> bool:
+    """Staff names, free-text notes and site photos in a zone's history: logged-in users only."""
+    return _user(user) is not None
+
+
+def sees_photo_gps(user) -> bool:
+    """Where a photo was taken: the board and field staff (who check the sites), not other readers."""
+    user = _user(user)
+    return user is not None and user.role in ("admin", "field")
+
+
+# what anonymous readers see in a zone's history instead of a person's name
+ROLE_LABELS = {
+    "viewer": _l("official"),
+    "field": _l("field officer"),
+    "planner": _l("planning officer"),
+    "admin": _l("zone board officer"),
+}
+
+
+def author_label(viewer, author: User) -> str:
+    """Who wrote a history entry, as this reader may see it: the name for staff, the role for the public."""
+    if sees_people(viewer):
+        return author.display_name or author.username
+    return str(ROLE_LABELS.get(author.role, _l("official")))
+
+
+def _official(user: User) -> bool:
+    """A viewer with no agency: the province's officials, who read every agency's report."""
+    return user.role == "viewer" and user.agency_id is None
+
+
+def can_read_agency_report(user, agency) -> bool:
+    """An agency's report texts and attachment: its own users, the board (admin) and officials."""
+    user = _user(user)
+    return user is not None and (user.role == "admin" or _official(user) or _acts_for(user, agency))
+
+
+def can_read_consolidated_report(user) -> bool:
+    """The consolidated report quotes every agency's report: whoever reads them all (admin, officials)."""
+    user = _user(user)
+    return user is not None and (user.role == "admin" or _official(user))
+
+
+def can_read_documents(user) -> bool:
+    """Other generated documents (the planners' XLSX): any logged-in user."""
+    return _user(user) is not None
+
+
+def can_read_health_details(user) -> bool:
+    return is_admin(user)
+
+
+# Who sees what, channel by channel: README.md's table is generated from this and the access test walks it.
+# Columns: anonymous with KHGEO_PUBLIC_READ on, anonymous with it off, then roles. "viewer" is an official
+# (no agency); "agency user" is a viewer of an agency (`--agency SCT`); another role with an agency adds that
+# agency's reports to its role's rights. "field" is assigned one district.
+AUDIENCES = ("public", "anonymous", "viewer", "agency", "field", "planner", "admin")
+AUDIENCE_TITLES = {
+    "public": "anonymous, public read on",
+    "anonymous": "anonymous, public read off",
+    "viewer": "viewer (official)",
+    "agency": "agency user",
+    "field": "field",
+    "planner": "planner",
+    "admin": "admin",
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    key: str
+    channel: str
+    what: str
+    audiences: frozenset[
+        str
+    ]  # who gets it; everyone else: anonymous → login (302 page / 401 JSON), users → 403
+
+    def allows(self, audience: str) -> bool:
+        return audience in self.audiences
+
+
+_LOGGED_IN = frozenset({"viewer", "agency", "field", "planner", "admin"})
+_EVERYONE = _LOGGED_IN | {"public"}
+ACCESS: tuple[Access, ...] = (
+    Access(
+        "map", "HTML", "map `/`, zone pages `/zones/<code>` (figures, history of figures), popups", _EVERYONE
+    ),
+    Access("people", "HTML", "staff names, notes and photos in a zone's history", _LOGGED_IN),
+    Access("gps", "HTML", "GPS position of site photos", frozenset({"field", "admin"})),
+    Access(
+        "tasks",
+        "HTML",
+        "task register `/tasks`, task pages with progress notes, `/agencies/<code>`",
+        _LOGGED_IN,
+    ),
+    Access("planning", "HTML", "planners' views `/planning`", _LOGGED_IN),
+    Access("api-zones", "/api", "`GET /api/zones`, `GET /api/zones/<code>`", _EVERYONE),
+    Access("api-tasks", "/api", "`GET /api/tasks`, `GET /api/tasks/<id>`", _LOGGED_IN),
+    Access("ogcapi", "/ogcapi", "everything under `/ogcapi/` (zones, districts)", _EVERYONE),
+    Access("exports", "exports", "`/export/zones.<fmt>` (the same fields as `/api/zones`)", _EVERYONE),
+    Access("photos", "photos", "`/photos/<id>`, `/photos/<id>/thumb`", _LOGGED_IN),
+    Access("planning-xlsx", "documents", "planners' XLSX `/planning/<view>.xlsx`", _LOGGED_IN),
+    Access(
+        "consolidated",
+        "documents",
+        "consolidated report `/reports/<year>/consolidated.docx` and `.xlsx`",
+        frozenset({"viewer", "admin"}),
+    ),
+    Access("reports", "reports", "reporting cycle `/reports` (who reported, when)", _LOGGED_IN),
+    Access(
+        "own-report",
+        "reports",
+        "the user's own agency's report texts and attachment `/reports/<year>/<agency>`",
+        frozenset({"viewer", "agency", "admin"}),
+    ),
+    Access(
+        "other-report",
+        "reports",
+        "another agency's report texts and attachment",
+        frozenset({"viewer", "admin"}),
+    ),
+    Access("audit", "audit", "`/admin/audit`, `/admin/audit.csv`", frozenset({"admin"})),
+    Access("admin", "admin", "`/admin/import`", frozenset({"admin"})),
+    Access(
+        "health", "health", '`/healthz` status (`{"status": "ok"}`, 200 or 503)', _EVERYONE | {"anonymous"}
+    ),
+    Access(
+        "health-details",
+        "health",
+        "`/healthz` details (database, PostGIS, schema revision, version); also `khgeo health`",
+        frozenset({"admin"}),
+    ),
+)
+
+
+def access_table_markdown() -> str:
+    """The README's "Who sees what" table, from ACCESS."""
+    head = ["channel", "what", *(AUDIENCE_TITLES[a] for a in AUDIENCES)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for row in ACCESS:
+        cells = ["yes" if row.allows(a) else "no" for a in AUDIENCES]
+        lines.append("| " + " | ".join([row.channel, row.what, *cells]) + " |")
+    return "\n".join(lines)

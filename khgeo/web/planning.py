@@ -15,6 +15,7 @@ from khgeo.services.exporter import download_name
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
 from khgeo.services.zones import ZoneFilter, zone_bounds
 from khgeo.web import bp
+from khgeo.web.documents import heavy_document
 from khgeo.web.download import attachment
 from khgeo.web.maps import zones_overview_map
 
@@ -59,6 +60,7 @@ def planning_page():
 
 
 @bp.get("/planning/<view>.xlsx")
+@heavy_document("planning", authz.can_read_documents)
 def planning_xlsx(view: str):
     session = get_session()
     if view == "wwtp":

@@ -13,6 +13,7 @@ from khgeo.services import authz, report_data, reporting
 from khgeo.services.report_docx import render_docx
 from khgeo.services.report_xlsx import render_xlsx
 from khgeo.web import bp
+from khgeo.web.documents import heavy_document
 from khgeo.web.download import attachment
 from khgeo.web.forms import CsrfForm
 
@@ -54,6 +55,7 @@ def reports_board():
 def agency_report(year: int, agency_code: str):
     session = get_session()
     agency = reporting.get_agency(session, agency_code)
+    authz.require(authz.can_read_agency_report(current_user, agency), current_user)
     reporting.check_year(year, today())
     tasks = reporting.agency_tasks(session, agency)
     report = reporting.get_report(session, agency, year)
@@ -112,7 +114,9 @@ def agency_report(year: int, agency_code: str):
 @bp.get("/reports/<int:year>/<agency_code>/attachment")
 def report_attachment(year: int, agency_code: str):
     session = get_session()
-    report = reporting.get_report(session, reporting.get_agency(session, agency_code), year)
+    agency = reporting.get_agency(session, agency_code)
+    authz.require(authz.can_read_agency_report(current_user, agency), current_user)
+    report = reporting.get_report(session, agency, year)
     if report is None or report.attachment is None:
         abort(404)
     return attachment(
@@ -123,6 +127,7 @@ def report_attachment(year: int, agency_code: str):
 
 
 @bp.get("/reports/<int:year>/consolidated.<fmt>")
+@heavy_document("consolidated", authz.can_read_consolidated_report)
 def consolidated_report(year: int, fmt: str):
     if fmt not in ("docx", "xlsx"):
         abort(404)

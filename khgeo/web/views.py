@@ -70,6 +70,9 @@ def zone_page(code: str):
         series=updates.chart_series(timeline),
         can_update=authz.can_update_status(current_user, zone),
         can_edit_geometry=authz.can_edit_geometry(current_user),
+        show_people=authz.sees_people(current_user),
+        show_gps=authz.sees_photo_gps(current_user),
+        author=lambda user: authz.author_label(current_user, user),
     )
 
 
