@@ -1,4 +1,4 @@
-"""The zone board's pages: the audit log (HTML and CSV)."""
+"""The zone board's pages: the audit log (HTML and CSV) and failed logins."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from khgeo.app import get_session
-from khgeo.services import audit, authz
+from khgeo.services import audit, authz, throttle
 from khgeo.web import bp
 
 
@@ -32,3 +32,16 @@ def audit_csv():
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="khgeo-audit.csv"'
     return response
+
+
+@bp.get("/admin/logins")
+def failed_logins():
+    authz.require(authz.is_admin(current_user), current_user)
+    db_session = get_session()
+    return render_template(
+        "admin/logins.html",
+        attempts=throttle.recent_failures(db_session),
+        delays=throttle.current_delays(db_session),
+        pair_limit=throttle.PAIR_LIMIT,
+        address_limit=throttle.ADDRESS_LIMIT,
+    )
