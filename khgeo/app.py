@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def _select_locale() -> str:
     """Vietnamese unless the user picked English: ?lang=en switches and is remembered in the session."""
+    if not has_request_context():  # a CLI command: messages in the default language
+        return current_app.config["KHGEO_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in LOCALES:
         session["lang"] = wanted

@@ -48,7 +48,15 @@ def with_database(command: Callable) -> Callable:
     return wrapper
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def _create_app():
+    """The app for a command; a bad setting is one clear line naming it, not a traceback."""
+    try:
+        return create_app()
+    except KhgeoError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """khgeo — bản đồ giám sát khu, cụm công nghiệp tỉnh Bắc Giang."""
 
