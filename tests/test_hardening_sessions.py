@@ -520,3 +520,43 @@ def test_random_keys_and_the_generated_one_are_accepted(tmp_path):
             assert resolve_secret_key(settings) == key
     generated = resolve_secret_key(load_settings(environ={"KHGEO_DATA_DIR": str(tmp_path)}))
     assert resolve_secret_key(load_settings(environ={"KHGEO_SECRET_KEY": generated})) == generated
+
+
+# --- the account page in a browser ------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(360, 740), (1366, 768)])
+def test_account_page_fits_and_logs_out_of_all_devices(database_url, db, browser, viewport):
+    add_user(db)
+    server = LiveServer(make_app(database_url, KHGEO_PUBLIC_READ=False))
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    try:
+        other_device = app_client = server.app.test_client()
+        assert login(app_client).status_code == 302
+        page = context.new_page()
+        page.goto(f"{server.url}/login")
+        page.fill("input[name=username]", "lan")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{server.url}/")
+        page.click("header a.who")
+        page.wait_for_url(f"{server.url}/account")
+        assert page.locator("table.sessions tbody tr").count() == 2, "both logins are listed"
+        wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+            + str(width)
+            + ").map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
+        for selector in ("#password-form button", "#logout-all-form button", "input[name=new_password]"):
+            box = page.locator(selector).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, selector
+        page.click("#logout-all-form button")
+        page.wait_for_url(re.compile(r".*/login$"))
+        assert "Bạn đã đăng xuất khỏi mọi thiết bị" in page.content()
+        assert not logged_in(other_device)
+    finally:
+        context.close()
+        server.stop()

@@ -64,6 +64,11 @@ _SUCCEEDED_PAIR = text("DELETE FROM login_throttles WHERE scope = 'pair' AND key
 _SUCCEEDED_ADDRESS = text(
     "UPDATE login_throttles SET failures = GREATEST(failures - 1, 0) WHERE scope = 'address' AND key = :key"
 )
+# counters nobody has touched for a day are forgotten (the table stays small whatever an attacker tries)
+_FORGET = text(
+    "DELETE FROM login_throttles WHERE window_started_at < now() - :memory "
+    "AND (blocked_until IS NULL OR blocked_until < now() - :memory)"
+)
 _LOG = text(
     "INSERT INTO login_attempts (username, remote_addr, success, throttled) "
     "VALUES (:username, :address, :success, :throttled)"
@@ -125,6 +130,7 @@ def settle(session: Session, guess: Guess, *, success: bool) -> None:
         else:
             for scope, key, limit in _keys(guess.username, guess.address):
                 conn.execute(_FAILED, {"scope": scope, "key": key, "limit": limit, **_limits()})
+            conn.execute(_FORGET, {"memory": LOCKOUT_MEMORY})
         _log(conn, guess.username, guess.address, success=success, throttled=False)
 
 
