@@ -115,7 +115,7 @@ def main() -> None:
         app = create_app(
             {
                 "KHGEO_DATABASE_URL": url,
-                "KHGEO_SECRET_KEY": "bench",
+                "KHGEO_SECRET_KEY": "bench-only-Zq8vN3rT6yLm1Kp0Xw4Hd9Bs2Gf7Jc5U",
                 "KHGEO_TILES_URL": "https://tiles.invalid/{z}/{x}/{y}.png",
                 # the figures are about drawing zones, not logging in: read anonymously
                 "KHGEO_PUBLIC_READ": "true",

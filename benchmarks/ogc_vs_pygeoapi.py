@@ -209,7 +209,7 @@ def start_khgeo(cluster: LocalCluster, root: Path) -> tuple[subprocess.Popen, st
     env.update(
         {
             "KHGEO_DATABASE_URL": cluster.url("bench"),
-            "KHGEO_SECRET_KEY": "bench",
+            "KHGEO_SECRET_KEY": "bench-only-Zq8vN3rT6yLm1Kp0Xw4Hd9Bs2Gf7Jc5U",
             "KHGEO_PUBLIC_READ": "true",
             "KHGEO_LOG_LEVEL": "WARNING",
         }

@@ -99,7 +99,13 @@ def main() -> None:
     options = parser.parse_args()
 
     with seeded_database("khgeo-bench-report-") as (cluster, url):
-        app = create_app({"KHGEO_DATABASE_URL": url, "KHGEO_SECRET_KEY": "bench", "KHGEO_TILES_URL": ""})
+        app = create_app(
+            {
+                "KHGEO_DATABASE_URL": url,
+                "KHGEO_SECRET_KEY": "bench-only-Zq8vN3rT6yLm1Kp0Xw4Hd9Bs2Gf7Jc5U",
+                "KHGEO_TILES_URL": "",
+            }
+        )
         seed_activity(app, options.zones, cluster.conninfo("bench"))
         db = app.extensions["khgeo.db"]
 

@@ -267,7 +267,13 @@ def start_server(url: str, port: int, log_path: Path, workers: int, threads: int
     if not khgeo.exists():
         khgeo = Path(shutil.which("khgeo") or "khgeo")
     env = dict(os.environ)
-    env.update({"KHGEO_DATABASE_URL": url, "KHGEO_SECRET_KEY": "bench", "KHGEO_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "KHGEO_DATABASE_URL": url,
+            "KHGEO_SECRET_KEY": "bench-only-Zq8vN3rT6yLm1Kp0Xw4Hd9Bs2Gf7Jc5U",
+            "KHGEO_LOG_LEVEL": "WARNING",
+        }
+    )
     command = [str(khgeo), "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
     with open(log_path, "wb") as log:

@@ -11,6 +11,7 @@ libraries (geopandas, folium, matplotlib, python-docx, openpyxl): every command 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import sys
@@ -177,7 +178,7 @@ def _seed() -> None:
 
 @main.group()
 def users() -> None:
-    """Accounts: create, list, disable, API tokens."""
+    """Accounts: create, list, disable, API tokens (create, list, revoke)."""
 
 
 @users.command("create")
@@ -221,14 +222,67 @@ def users_create(
 
 @users.command("token")
 @click.argument("username")
+@click.option("--name", "label", default="", help="What the token is for, e.g. 'QGIS on the board PC'.")
+@click.option("--days", default=365, show_default=True, type=int, help="Days until the token expires.")
 @with_database
-def users_token(username: str) -> None:
+def users_token(username: str, label: str, days: int) -> None:
     """Print a new API token for USERNAME (use it as: Authorization: Bearer <token>)."""
     from khgeo.services import accounts
 
     with get_db().session() as session:
-        token = accounts.new_token(session, username)
-    click.echo(token)
+        token = accounts.new_token(session, username, name=label, days=days)
+    click.echo(token)  # alone on stdout, for scripts; the rest goes to stderr
+    from khgeo import clock
+
+    expires = clock.now() + dt.timedelta(days=days)
+    click.echo(f"expires {expires:%d/%m/%Y}; shown only this once", err=True)
+
+
+@users.command("tokens")
+@click.argument("username")
+@with_database
+def users_tokens(username: str) -> None:
+    """List USERNAME's API tokens: id, name, created, expires, last used, state (dates dd/mm/yyyy)."""
+    from khgeo import clock
+    from khgeo.services import accounts
+
+    now = clock.now()
+    with get_db().session() as session:
+        tokens = accounts.list_tokens(session, username)
+    click.echo("id\tname\tcreated\texpires\tlast used\tstate")
+    for token in tokens:
+        state = "revoked" if token.revoked_at else "expired" if token.expires_at <= now else "active"
+        click.echo(
+            "\t".join(
+                [
+                    str(token.id),
+                    token.name or "-",
+                    _date(token.created_at),
+                    _date(token.expires_at),
+                    _date(token.last_used_at),
+                    state,
+                ]
+            )
+        )
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_database
+def users_revoke_token(token_id: int) -> None:
+    """Revoke the API token TOKEN_ID (see `khgeo users tokens NAME`); it stops working at once."""
+    from khgeo.services import accounts
+
+    with get_db().session() as session:
+        token = accounts.revoke_token(session, token_id)
+        owner = token.user.username
+    click.echo(f"revoked token {token_id} of {owner}")
+
+
+def _date(value: dt.datetime | None) -> str:
+    from khgeo import clock
+
+    return clock.local(value).strftime("%d/%m/%Y") if value else "-"
 
 
 @users.command("list")

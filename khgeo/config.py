@@ -87,8 +87,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KHGEO_SECRET_KEY",
         None,
-        "Secret for sessions and CSRF. Required with KHGEO_DATABASE_URL; with the "
-        "embedded database it is generated once and kept in KHGEO_DATA_DIR/secret_key.",
+        "Secret for sessions and CSRF: at least 32 random characters. Required with KHGEO_DATABASE_URL; with "
+        "the embedded database it is generated once and kept in KHGEO_DATA_DIR/secret_key.",
     ),
     Setting(
         "KHGEO_TILES_URL",
@@ -118,7 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KHGEO_SESSION_HOURS",
         "8",
-        "How long a login lasts (hours) before the user must log in again.",
+        "How long a login lasts (hours, counted from the login, however active) before the user must log in again.",
         _positive_int,
     ),
     Setting(
@@ -192,9 +192,45 @@ def load_settings(
     return values
 
 
+MIN_SECRET_KEY = 32
+# words that mark a key typed by a person rather than drawn at random
+_NOT_RANDOM = (
+    "secret",
+    "password",
+    "passwd",
+    "changeme",
+    "change-me",
+    "example",
+    "default",
+    "production",
+    "khgeo",
+)
+_MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a key that is short or obviously not random; the message names the setting and how to make one."""
+    if len(key) < MIN_SECRET_KEY:
+        raise ConfigError(
+            f"KHGEO_SECRET_KEY is too short ({len(key)} characters): use at least {MIN_SECRET_KEY} random "
+            f"characters, e.g. the output of {_MAKE_ONE}"
+        )
+    lowered = key.lower()
+    repeated = any(len(set(key[i : i + 8])) == 1 for i in range(len(key) - 7))
+    periodic = any(key == (key[:p] * (len(key) // p + 1))[: len(key)] for p in range(1, len(key) // 2 + 1))
+    if len(set(key)) < 8 or repeated or periodic or any(word in lowered for word in _NOT_RANDOM):
+        raise ConfigError(
+            f"KHGEO_SECRET_KEY does not look random (few different characters, a repeated pattern or a word "
+            f"such as 'secret'): use the output of {_MAKE_ONE}"
+        )
+
+
 def resolve_secret_key(settings: Mapping[str, Any]) -> str:
-    """The secret key is never defaulted: required with an external database, generated once for the embedded one."""
+    """The secret key is never defaulted: required with an external database, generated once for the embedded one.
+
+    A key that is set must be long and random (check_secret_key); the generated one is both by construction."""
     if settings.get("KHGEO_SECRET_KEY"):
+        check_secret_key(settings["KHGEO_SECRET_KEY"])
         return settings["KHGEO_SECRET_KEY"]
     if settings.get("KHGEO_DATABASE_URL"):
         raise ConfigError("KHGEO_SECRET_KEY is required when KHGEO_DATABASE_URL is set")

@@ -309,10 +309,30 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # to the minute
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    name: Mapped[str] = mapped_column(
+        Text, default=""
+    )  # what the token is for, e.g. "QGIS on the board's PC"
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(Base):
+    """One login. The cookie holds a random key, this row its SHA-256: deleting the row ends the session.
+
+    The login lasts KHGEO_SESSION_HOURS from ``created_at`` however much it is used (see services/accounts.py).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ZoneUpdate(Base):
@@ -412,6 +432,25 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(60), index=True)
     remote_addr: Mapped[str] = mapped_column(String(64), default="", index=True)
     success: Mapped[bool] = mapped_column(Boolean)
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False)  # refused unchecked: too many failures
+
+
+class LoginThrottle(Base):
+    """Failed-login counters per (username, address) pair and per address, updated atomically.
+
+    ``failures`` counts guesses since ``window_started_at`` (a guess counts before its password is checked, so
+    concurrent requests cannot overtake the limit); at the limit the key waits until ``blocked_until``, a delay
+    that doubles with each ``lockouts`` (see services/accounts.py).
+    """
+
+    __tablename__ = "login_throttles"
+
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # "pair" or "address"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TaskProgress(Base):

@@ -1,7 +1,10 @@
 """Authentication wiring: Flask-Login (session cookie or Bearer token), CSRF, cookie flags, the read gate.
 
-Sessions are signed cookies, so any app instance accepts a login made on another. Cookies are HttpOnly and
-SameSite=Lax always, and Secure whenever the request came over HTTPS (directly or through a trusted proxy).
+Sessions are signed cookies, so any app instance accepts a login made on another. The cookie also carries a random
+session key whose hash is a row of user_sessions: each request checks that the row still exists (no logout, no
+"log out everywhere", no password change since) and that the login is younger than KHGEO_SESSION_HOURS, counted
+from the login however active the session is. Cookies are HttpOnly and SameSite=Lax always, and Secure whenever
+the request came over HTTPS (directly or through a trusted proxy).
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, make_response, redirect, request, url_for
+from flask import session as cookie_session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
-from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khgeo.errors import BadRequest
@@ -28,6 +31,7 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # reachable without logging in, whatever KHGEO_PUBLIC_READ says
 OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz"}
+SESSION_KEY = "sid"  # the cookie's entry holding the server-side session key
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -38,14 +42,16 @@ class _SessionInterface(SecureCookieSessionInterface):
 @login_manager.user_loader
 def _load_user(user_id: str):
     from khgeo.app import get_session
-    from khgeo.models import User
 
     if not user_id.isdigit() or request.headers.get("Authorization", "").startswith("Bearer "):
         return None  # a request that names a token acts as the token's user, whatever the cookie says
-    user = get_session().get(
-        User, int(user_id), options=[joinedload(User.districts), joinedload(User.agency)]
+    return accounts.user_for_session(
+        get_session(), int(user_id), cookie_session.get(SESSION_KEY), session_lifetime()
     )
-    return user if user is not None and user.active else None
+
+
+def session_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.config["KHGEO_SESSION_HOURS"])
 
 
 @login_manager.request_loader

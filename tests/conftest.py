@@ -29,6 +29,8 @@ TEMPLATE_DB = "khgeo_template"
 # Tests never reach the internet: tiles point at a reserved name that cannot resolve (RFC 2606)
 TEST_TILES_URL = "https://tiles.invalid/{z}/{x}/{y}.png"
 FROZEN_TODAY = dt.date(2026, 11, 26)
+# long and random-looking, as the app demands of KHGEO_SECRET_KEY (a constant: live servers of one test share it)
+TEST_SECRET_KEY = "t3St-Kq9vN2rW7yLm4Xp0Hd8Bs1Gf6Jc5UeZa"
 _counter = itertools.count()
 
 
@@ -67,7 +69,7 @@ def database_url(pg_cluster: LocalCluster) -> Iterator[str]:
 def make_app(url: str, **overrides):
     settings = {
         "KHGEO_DATABASE_URL": url,
-        "KHGEO_SECRET_KEY": "test-secret-not-for-production",
+        "KHGEO_SECRET_KEY": TEST_SECRET_KEY,
         "KHGEO_TILES_URL": TEST_TILES_URL,
         "KHGEO_TODAY": FROZEN_TODAY,
         # read tests browse anonymously; tests of the login-required default set it to False

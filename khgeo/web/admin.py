@@ -1,4 +1,5 @@
-"""The zone board's pages: the audit log (HTML and CSV), written in words: role, district and action names."""
+"""The zone board's pages: the audit log (HTML and CSV, written in words: role, district and action names) and
+failed logins."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from khgeo.app import get_session
 from khgeo.jinja import FIELD_LABELS, change_value
 from khgeo.models import AuditEvent, District
-from khgeo.services import audit, authz
+from khgeo.services import audit, authz, throttle
 from khgeo.services.exporter import CSV_CONTENT_TYPE
 from khgeo.text import file_name
 from khgeo.web import bp
@@ -112,3 +113,16 @@ def audit_csv():
     filters = [request.args.get(key, "").strip() for key in ("entity_type", "entity_id", "username")]
     name = file_name(" ".join(["nhật ký", *filter(None, filters)]))[:120] + ".csv"
     return attachment(body, content_type=CSV_CONTENT_TYPE, name=name)
+
+
+@bp.get("/admin/logins")
+def failed_logins():
+    authz.require(authz.is_admin(current_user), current_user)
+    db_session = get_session()
+    return render_template(
+        "admin/logins.html",
+        attempts=throttle.recent_failures(db_session),
+        delays=throttle.current_delays(db_session),
+        pair_limit=throttle.PAIR_LIMIT,
+        address_limit=throttle.ADDRESS_LIMIT,
+    )

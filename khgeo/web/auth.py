@@ -1,4 +1,4 @@
-"""Login and logout."""
+"""Login, logout, and the user's own account page (password change, log out of all devices)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from khgeo.app import get_session
+from khgeo.errors import BadRequest
+from khgeo.security import SESSION_KEY, session_lifetime
 from khgeo.services import accounts
+from khgeo.services.audit import record
 
 bp = Blueprint("auth", __name__)
 
@@ -21,6 +24,15 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords differ."))],
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -46,10 +58,18 @@ def login():
         except accounts.TooManyAttempts as exc:
             flash(str(exc.message), "error")
             return render_template("auth/login.html", form=form), 429
-        db_session.commit()  # the attempt is recorded whether or not it succeeded
         if user is not None:
             _fresh_session()
+            key = accounts.start_session(
+                db_session,
+                user,
+                lifetime=session_lifetime(),
+                remote_addr=request.remote_addr or "",
+                user_agent=request.user_agent.string,
+            )
+            db_session.commit()
             login_user(user)
+            session[SESSION_KEY] = key
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         flash(_("Wrong username or password."), "error")
@@ -61,6 +81,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Ends this session on the server too: a copy of the cookie taken before is worth nothing after."""
+    db_session = get_session()
+    accounts.end_session(db_session, session.get(SESSION_KEY))
+    db_session.commit()
     logout_user()
     _fresh_session()
     return redirect(url_for("auth.login"))
@@ -72,3 +96,70 @@ def _fresh_session() -> None:
     session.clear()
     if language:
         session["lang"] = language
+
+
+def _require_login():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    return None
+
+
+def _account_page(form: PasswordForm, status: int = 200):
+    sessions = accounts.list_sessions(get_session(), current_user, session_lifetime())
+    return render_template(
+        "auth/account.html",
+        form=form,
+        sessions=sessions,
+        this_session=accounts.session_key_hash(session.get(SESSION_KEY)),
+        lifetime_hours=session_lifetime().total_seconds() / 3600,
+    ), status
+
+
+@bp.get("/account")
+def account():
+    return _require_login() or _account_page(PasswordForm(formdata=None))
+
+
+@bp.post("/account/password")
+def change_password():
+    if (response := _require_login()) is not None:
+        return response
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return _account_page(form, 400)
+    db_session = get_session()
+    try:
+        ended = accounts.change_password(
+            db_session,
+            current_user,
+            form.current_password.data,
+            form.new_password.data,
+            remote_addr=request.remote_addr or "",
+            keep_session=session.get(SESSION_KEY),
+        )
+    except (BadRequest, accounts.TooManyAttempts) as exc:
+        db_session.rollback()
+        flash(str(exc.message), "error")
+        return _account_page(form, exc.status)
+    db_session.commit()
+    flash(_("Password changed. Other devices (%(n)d sessions) have been logged out.", n=ended), "success")
+    return redirect(url_for("auth.account"), 303)
+
+
+@bp.post("/account/logout-all")
+def logout_everywhere():
+    if (response := _require_login()) is not None:
+        return response
+    db_session = get_session()
+    ended = accounts.end_sessions(db_session, current_user)
+    record(
+        db_session, current_user, "user.logout_all", "user", current_user.username, {}, {"sessions": ended}
+    )
+    db_session.commit()
+    logout_user()
+    _fresh_session()
+    flash(_("You have been logged out on all devices."), "success")
+    return redirect(url_for("auth.login"), 303)
