@@ -24,7 +24,7 @@ import requests
 from khgeo import migrate
 from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
-from tests.conftest import make_app
+from tests.conftest import TEST_SECRET_KEY, make_app
 
 KHGEO = str(Path(sys.executable).parent / "khgeo")
 PASSWORD = "mat-khau-dai-du-10"
@@ -189,7 +189,7 @@ def _khgeo(*args: str, env: dict | None = None, timeout: int = 120) -> subproces
 
 
 def test_the_real_command_prints_no_traceback(tmp_path):
-    env = {**os.environ, "KHGEO_DATABASE_URL": CLOSED_PORT_URL, "KHGEO_SECRET_KEY": "x" * 40}
+    env = {**os.environ, "KHGEO_DATABASE_URL": CLOSED_PORT_URL, "KHGEO_SECRET_KEY": TEST_SECRET_KEY}
     env.pop("KHGEO_DEFAULT_LOCALE", None)
     unreachable = _khgeo("users", "list", env=env)
     assert unreachable.returncode != 0

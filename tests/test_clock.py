@@ -79,7 +79,7 @@ def test_the_api_accepts_the_provinces_today_and_refuses_tomorrow(evening_app):
 
 
 def test_the_reporting_page_says_the_agencies_deadline_is_today(evening_app):
-    client = evening_app.test_client()
+    client = field_client(evening_app)  # the reporting cycle is for logged-in users
     html = client.get("/reports?lang=en").get_data(as_text=True)
     card = re.search(r"15/12/2026</strong>.*?<em[^>]*>([^<]*)</em>", html, re.S)
     assert card and card.group(1).strip() == "due today"

@@ -536,6 +536,8 @@ def test_account_page_fits_and_logs_out_of_all_devices(database_url, db, browser
         page.fill("input[name=password]", PASSWORD)
         page.click("main button[type=submit]")
         page.wait_for_url(f"{server.url}/")
+        if page.locator("header .menu-toggle").is_visible():  # phones fold the header's links into a menu
+            page.click("header .menu-toggle")
         page.click("header a.who")
         page.wait_for_url(f"{server.url}/account")
         assert page.locator("table.sessions tbody tr").count() == 2, "both logins are listed"

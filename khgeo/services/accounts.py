@@ -269,7 +269,7 @@ def new_token(
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise BadRequest(_l("A token lasts 1 to %(n)d days.", n=MAX_TOKEN_DAYS), field="days")
     name = name.strip()[:100]
-    expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    expires_at = clock.now() + dt.timedelta(days=days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user=user, token_sha256=_sha256(token), name=name, expires_at=expires_at)
     session.add(row)
@@ -296,7 +296,7 @@ def revoke_token(session: Session, token_id: int, actor: User | None = None) -> 
     if token is None:
         raise NotFound(_l("No API token %(id)s", id=token_id))
     if token.revoked_at is None:
-        token.revoked_at = dt.datetime.now(dt.UTC)
+        token.revoked_at = clock.now()
         record(session, actor, "user.token_revoke", "user", token.user.username, {"token": [token.id, None]})
     return token
 
@@ -324,7 +324,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None:
         return None
     user, token_id, last_used_at = row
-    if last_used_at is None or last_used_at < dt.datetime.now(dt.UTC) - TOKEN_TOUCH_EVERY:
+    if last_used_at is None or last_used_at < clock.now() - TOKEN_TOUCH_EVERY:
         _touch_token(session, token_id)
     return user
 
