@@ -43,6 +43,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from khgeo.errors import KhgeoError
+from khgeo.numbers import parse_decimal
 from khgeo.services.transfer_fields import (
     LAT_NAMES,
     LON_NAMES,
@@ -687,13 +688,8 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip().replace(" ", "")
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")  # decimal comma
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(text)
-    return number
+    # the one bounded parser (khgeo.numbers): "2345678,12" and "2.345.678,12" alike; NumberError is a ValueError
+    return float(parse_decimal(str(value).replace(" ", "")))
 
 
 def _table_geometry(record: dict, geometry_columns) -> tuple[BaseGeometry | None, Any]:

@@ -51,12 +51,14 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import GeometryCollection, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.geo import crs as geo_crs
 from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
+from khgeo.numbers import NumberError, parse_bounded
 from khgeo.services.audit import record
 from khgeo.services.geometry import PLAUSIBLE_AREA_RATIO, PROVINCE_TOLERANCE_DEG
 from khgeo.services.import_files import ImportFileError, SourceData, text_problem
@@ -66,7 +68,7 @@ from khgeo.services.transfer_fields import (
     WWTP_LABELS_VI,
     map_columns,
 )
-from khgeo.services.updates import STATUS_FIELDS, snapshot, validate
+from khgeo.services.updates import FIELD_BOUNDS, STATUS_FIELDS, snapshot, validate
 from khgeo.text import fold, slugify
 
 # Two outlines closer than this everywhere (Hausdorff distance, metres) are the same outline: a GeoJSON export
@@ -82,7 +84,6 @@ DECIMALS = {
     "infrastructure_pct": 2,
     "occupancy_pct": 2,
 }
-MAX_STATED_AREA_HA = Decimal("100000")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 KIND_NAMES = {
     "kcn": "KCN",
@@ -683,13 +684,9 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
             values["district_id"] = index.districts[code].id
     if "stated_area_ha" in given:
         try:
-            area = Decimal(str(given["stated_area_ha"]).strip().replace(",", "."))
-        except ArithmeticError:
-            area = None
-        if area is None or not area.is_finite() or not 0 < area <= MAX_STATED_AREA_HA:
+            values["stated_area_ha"] = parse_bounded(given["stated_area_ha"], FIELD_BOUNDS["stated_area_ha"])
+        except NumberError:
             errors["stated_area_ha"] = _l("The stated area must be a number of hectares above 0.")
-        else:
-            values["stated_area_ha"] = area
     if "wwtp_status" in given:
         understood, status = _choice(given["wwtp_status"], WWTP_STATUSES, WWTP_LABELS_VI)
         if not understood:
@@ -993,7 +990,8 @@ def write_change(
     zone.updated_at = dt.datetime.now(dt.UTC)
     try:
         session.flush()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
+        # IntegrityError: another import created a zone with this code since the plan was made (unique code)
         raise ImportConflict(feature.code or "") from None
     session.add(
         snapshot(
