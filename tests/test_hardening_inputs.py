@@ -6,6 +6,7 @@ should not, and never hold a worker hostage.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -15,9 +16,11 @@ import urllib.request
 from decimal import Decimal
 
 import pytest
+from PIL import Image
 from sqlalchemy import text
 
 from khgeo.numbers import NumberError, parse_decimal, parse_int
+from tests.conftest import make_app
 from tests.test_updates_rules import (
     CODE,
     add_token,
@@ -216,3 +219,150 @@ def test_int4_overflow_of_households_is_a_clear_422_not_a_database_error(app, db
     assert response.status_code == 422
     assert "households_total" in response.get_json()["error"]["fields"]
     assert state(db) == before
+
+
+@pytest.mark.parametrize("channel", ["form", "json"])
+def test_nul_byte_in_a_note_is_a_clear_422_and_changes_nothing(app, db, channel):
+    before = state(db)
+    if channel == "form":
+        response = post_form(field_client(app), {"note": "đã chi trả\x00 đợt 2", "occupancy_pct": "50"})
+        assert "<!doctype html>" in response.get_data(as_text=True).lower()  # the app's own page
+    else:
+        token = add_token(db, add_user(db, "field"))
+        response = patch_json(app.test_client(), token, {"note": "a\u0000b", "occupancy_pct": 50})
+        assert response.get_json()["error"]["message"]
+    assert response.status_code == 422
+    assert state(db) == before
+
+
+def test_nul_byte_in_a_photo_name_is_refused_or_stripped_never_a_500(app, db):
+    jpeg = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(jpeg, "JPEG")
+    field = field_client(app)
+    response = post_form(field, {"occupancy_pct": "51"}, files=[(io.BytesIO(jpeg.getvalue()), "anh\x00.jpg")])
+    assert response.status_code in (303, 422)
+    if response.status_code == 303:
+        with db.session() as session:
+            names = session.execute(text("SELECT original_name FROM photos")).scalars().all()
+        assert all("\x00" not in name for name in names)
+
+
+def test_json_nested_10000_deep_is_a_400(app, db):
+    token = add_token(db, add_user(db, "field"))
+    raw = '{"note": ' + "[" * 10000 + "]" * 10000 + "}"
+    response = patch_json(app.test_client(), token, None, raw=raw)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"]
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/%0d%0aSet-Cookie:%20x=1", "/zones%0d%0aLocation:%20https://evil.example", "/%5c%5cevil.example"],
+)
+def test_next_with_cr_lf_after_login_is_a_safe_redirect(app, db, target):
+    client = app.test_client()
+    username = add_user(db, "viewer")
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        f"/login?next={target}",
+        data={"username": username, "password": "mat-khau-dai-du-10", "csrf_token": token},
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "\r" not in location and "\n" not in location and "\\" not in location
+    assert location.startswith("/") and not location.startswith("//"), "it stays on this site"
+    assert "Set-Cookie" not in location and "x=1" not in response.headers.get("Set-Cookie", "")
+
+
+def test_two_concurrent_imports_creating_the_same_zone_one_wins_the_other_gets_a_clear_409(
+    database_url, tmp_path, monkeypatch
+):
+    from khgeo.services import importer
+    from tests.test_import import client_as, csrf_of, feature, geojson_file, square_near, upload
+
+    app = make_app(database_url, KHGEO_DATA_DIR=tmp_path / "instance", KHGEO_PUBLIC_READ=False)
+    db = app.extensions["khgeo.db"]
+    path = geojson_file(
+        tmp_path / "new.geojson",
+        [feature({"tên": "Cụm công nghiệp Phúc Sơn", "huyện": "Tân Yên"}, square_near(db, "kcn-van-trung"))],
+    )
+    admins = [client_as(app, "admin") for _ in range(2)]
+    applies = []
+    for admin in admins:  # both previews plan "create ccn-phuc-son"
+        html = upload(admin, path).get_data(as_text=True)
+        fields = dict(re.findall(r'name="(token|fingerprint|crs|layer|encoding)" value="([^"]*)"', html))
+        applies.append({"csrf_token": csrf_of(admin, "/admin/import"), **fields})
+    both_planned = threading.Barrier(2, timeout=30)
+    real_write = importer.write_change
+
+    def write_together(*args, **kwargs):  # both transactions insert the same code at the same moment
+        both_planned.wait()
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write_change", write_together)
+    responses = [None, None]
+
+    def apply(i):
+        responses[i] = admins[i].post("/admin/import/apply", data=applies[i])
+
+    threads = [threading.Thread(target=apply, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [303, 409], statuses
+    lost = next(response for response in responses if response.status_code == 409)
+    assert "ccn-phuc-son" in lost.get_data(as_text=True) and "nothing was imported" in lost.get_data(
+        as_text=True
+    )
+    with db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM zones WHERE code = 'ccn-phuc-son'")).scalar() == 1
+    db.engine.dispose()
+
+
+# -- 4. If-Match: * ---------------------------------------------------------------------------------------------
+def test_if_match_star_does_not_skip_the_version_check_on_zone_patch(app, db):
+    client = app.test_client()
+    token = add_token(db, add_user(db, "field"))
+    before = state(db)
+    response = client.patch(
+        f"/api/zones/{CODE}?lang=en",
+        json={"occupancy_pct": 50},
+        headers={"Authorization": f"Bearer {token}", "If-Match": "*"},
+    )
+    assert response.status_code == 428
+    assert "If-Match" in response.get_json()["error"]["message"]
+    assert state(db) == before
+    assert properties(client)["occupancy_pct"] != 50
+
+
+# -- 5. task progress dates ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        ("2030-01-01", "cannot be in the future"),
+        ("27/11/2026", "cannot be in the future"),
+        ("2021-12-31", "before"),
+    ],
+)
+def test_task_progress_dated_in_the_future_or_before_2022_is_refused(app, db, day, message):
+    from khgeo.services import accounts
+
+    with db.session() as session:
+        accounts.create_user(session, "sct-c", "correct horse battery", "viewer", agency="SCT")
+        before = session.execute(text("SELECT count(*) FROM task_progress")).scalar()
+    client = app.test_client()
+    client.get("/login?lang=en")
+    assert login(client, "sct-c", "correct horse battery").status_code == 302
+    page = client.get("/tasks/II.3.4.2").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/tasks/II.3.4.2", data={"csrf_token": token, "reported_on": day, "note": "Đã làm"}
+    )
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    with db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM task_progress")).scalar() == before
