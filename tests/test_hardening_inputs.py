@@ -9,18 +9,23 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from sqlalchemy import text
 
 from khgeo.numbers import NumberError, parse_decimal, parse_int
+from khgeo.services import accounts, importer, photos
 from tests.conftest import make_app
+from tests.test_import import client_as, csrf_of, feature, geojson_file, square_near, upload
 from tests.test_updates_rules import (
     CODE,
     add_token,
@@ -279,8 +284,6 @@ def test_next_with_cr_lf_after_login_is_a_safe_redirect(app, db, target):
 def test_two_concurrent_imports_creating_the_same_zone_one_wins_the_other_gets_a_clear_409(
     database_url, tmp_path, monkeypatch
 ):
-    from khgeo.services import importer
-    from tests.test_import import client_as, csrf_of, feature, geojson_file, square_near, upload
 
     app = make_app(database_url, KHGEO_DATA_DIR=tmp_path / "instance", KHGEO_PUBLIC_READ=False)
     db = app.extensions["khgeo.db"]
@@ -349,7 +352,6 @@ def test_if_match_star_does_not_skip_the_version_check_on_zone_patch(app, db):
     ],
 )
 def test_task_progress_dated_in_the_future_or_before_2022_is_refused(app, db, day, message):
-    from khgeo.services import accounts
 
     with db.session() as session:
         accounts.create_user(session, "sct-c", "correct horse battery", "viewer", agency="SCT")
@@ -366,3 +368,85 @@ def test_task_progress_dated_in_the_future_or_before_2022_is_refused(app, db, da
     assert message in response.get_data(as_text=True)
     with db.session() as session:
         assert session.execute(text("SELECT count(*) FROM task_progress")).scalar() == before
+
+
+# -- 6. photo memory ----------------------------------------------------------------------------------------------
+_MEASURE = """
+import json, re, sys
+from khgeo.services import photos
+
+
+def peak_mb():  # VmHWM: this process's peak resident memory (unlike ru_maxrss it is not inherited at fork)
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
+
+
+data = open(sys.argv[1], "rb").read()
+before = peak_mb()
+try:
+    photos.process_photo(data, "anh.png")
+    outcome = "stored"
+except photos.PhotoRejected as refused:
+    outcome = str(refused.message)
+print(json.dumps({"outcome": outcome, "peak_growth_mb": peak_mb() - before}))
+"""
+
+
+def _decode_in_a_subprocess(path) -> dict:
+    """Pillow's pixel buffers are C memory tracemalloc cannot see: measure the peak RSS of a fresh process."""
+
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PATH": "/usr/bin:/bin"},
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_154_kb_6300x6300_rgba_png_is_refused_with_a_clear_message_without_decoding_it(tmp_path):
+    path = tmp_path / "bomb.png"
+    Image.new("RGBA", (6300, 6300), (0, 128, 0, 128)).save(path)  # ~40 Mpx, under MAX_PIXELS; ~170 KB
+    assert path.stat().st_size < 400_000
+    measured = _decode_in_a_subprocess(path)
+    assert "megapixels at most" in measured["outcome"] and "JPEG" in measured["outcome"]
+    assert measured["peak_growth_mb"] < 50, measured  # it cost ~740 MB before
+
+
+def test_the_largest_png_accepted_and_a_40_mpx_jpeg_stay_within_a_memory_budget(tmp_path):
+    png, jpeg = tmp_path / "big.png", tmp_path / "big.jpg"
+    Image.new("RGBA", (4000, 4000), (0, 128, 0, 128)).save(png)  # 16 Mpx with alpha: 64 MB decoded
+    Image.new("RGB", (7300, 5470), (0, 128, 0)).save(jpeg, quality=80)  # 40 Mpx
+    measured_png, measured_jpeg = _decode_in_a_subprocess(png), _decode_in_a_subprocess(jpeg)
+    assert measured_png["outcome"] == "stored" and measured_jpeg["outcome"] == "stored"
+    assert measured_png["peak_growth_mb"] < 230, measured_png  # ~306 MB before: copies made at full size
+    assert measured_jpeg["peak_growth_mb"] < 100, measured_jpeg  # ~111 MB before; decoded at 1/2 scale
+
+
+def test_one_photo_is_decoded_at_a_time_per_worker(monkeypatch):
+
+    busy, most = [0], [0]
+    real_decode = photos._decode
+
+    def counting_decode(data, name):
+        busy[0] += 1
+        most[0] = max(most[0], busy[0])
+        time.sleep(0.05)
+        try:
+            return real_decode(data, name)
+        finally:
+            busy[0] -= 1
+
+    monkeypatch.setattr(photos, "_decode", counting_decode)
+    jpeg = io.BytesIO()
+    Image.new("RGB", (800, 600), "green").save(jpeg, "JPEG")
+    threads = [
+        threading.Thread(target=photos.process_photo, args=(jpeg.getvalue(), f"{i}.jpg")) for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert most[0] == 1
