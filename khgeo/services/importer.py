@@ -60,7 +60,14 @@ from khgeo.geo import crs as geo_crs
 from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
 from khgeo.numbers import NumberError, parse_bounded
 from khgeo.services.audit import record
-from khgeo.services.geometry import PLAUSIBLE_AREA_RATIO, PROVINCE_TOLERANCE_DEG
+from khgeo.services.geometry import (
+    DEFAULT_VERTEX_LIMITS,
+    PLAUSIBLE_AREA_RATIO,
+    PROVINCE_TOLERANCE_DEG,
+    VertexLimits,
+    too_many_vertices,
+    vertex_count,
+)
 from khgeo.services.import_files import ImportFileError, SourceData, text_problem
 from khgeo.services.transfer_fields import (
     IMPORT_TARGETS,
@@ -363,8 +370,13 @@ def plan_import(
     crs: str | None = None,
     today: dt.date,
     progress: Progress = None,
+    limits: VertexLimits = DEFAULT_VERTEX_LIMITS,
 ) -> ImportPlan:
-    """What importing ``source`` would do, computed against the database; writes nothing."""
+    """What importing ``source`` would do, computed against the database; writes nothing.
+
+    Outlines over ``limits.per_outline`` vertices are rejected one by one; a file over ``limits.per_file`` in all
+    is refused before any geometry work (repairs and comparisons in PostGIS grow with the vertices).
+    """
     mapping = map_columns(source.columns)
     targets = set(mapping.values())
     if not targets & {"code", "name"}:
@@ -375,6 +387,7 @@ def plan_import(
             )
         )
     _refuse_legacy_text(source, mapping)
+    _refuse_too_many_vertices(source, limits)
     plan = ImportPlan(
         file_name=source.file_name,
         format=source.format,
@@ -397,6 +410,8 @@ def plan_import(
         feature.label = str(feature.given.get("name") or feature.given.get("code") or f"#{raw.number}")
         if raw.geometry_error:
             feature.reject(raw.geometry_error)
+        elif raw.geometry is not None and (problem := too_many_vertices(raw.geometry, limits)):
+            feature.reject(problem)
         elif raw.geometry is not None:
             _prepare_geometry(feature, raw.geometry, projection)
         plan.features.append(feature)
@@ -410,6 +425,19 @@ def plan_import(
     _match_and_diff(session, plan.features, today)
     _compare_outlines(session, plan.features)
     return plan
+
+
+def _refuse_too_many_vertices(source: SourceData, limits: VertexLimits) -> None:
+    total = sum(vertex_count(raw.geometry) for raw in source.features if raw.geometry is not None)
+    if total > limits.per_file:
+        raise ImportFileError(
+            _l(
+                "The file's outlines have %(n)d vertices in all, more than the %(max)d one import may hold: "
+                "simplify the outlines in your GIS (e.g. to 1 m) or split the file. Nothing was imported.",
+                n=total,
+                max=limits.per_file,
+            )
+        )
 
 
 def _refuse_legacy_text(source: SourceData, mapping: dict[str, str | None]) -> None:
@@ -945,12 +973,13 @@ def apply_import(
     expected_fingerprint: str | None = None,
     channel: str = "cli",
     progress: Progress = None,
+    limits: VertexLimits = DEFAULT_VERTEX_LIMITS,
 ) -> ImportPlan:
     """Plan again inside the caller's transaction and write every change; the caller commits (or rolls back).
 
     ``expected_fingerprint`` is the fingerprint of the plan the user approved: a different plan is refused.
     """
-    plan = plan_import(session, source, crs=crs, today=today)
+    plan = plan_import(session, source, crs=crs, today=today, limits=limits)
     if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
         raise PlanChanged()
     for feature in plan.features:
