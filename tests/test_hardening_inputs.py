@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import subprocess
 import sys
@@ -20,10 +21,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from shapely.geometry import Polygon, mapping
 from sqlalchemy import text
 
+from khgeo.cli import main
 from khgeo.numbers import NumberError, parse_decimal, parse_int
 from khgeo.services import accounts, importer, photos
+from khgeo.services.import_files import ImportFileError, read_source
+from khgeo.services.zones import ZoneFilter, feature_collection_json
 from tests.conftest import make_app
 from tests.test_import import client_as, csrf_of, feature, geojson_file, square_near, upload
 from tests.test_updates_rules import (
@@ -450,3 +455,111 @@ def test_one_photo_is_decoded_at_a_time_per_worker(monkeypatch):
     for thread in threads:
         thread.join(30)
     assert most[0] == 1
+
+
+# -- 7. imported outlines: vertices and table sizes ---------------------------------------------------------------
+def _ring(db, code: str, vertices: int, radius_deg: float = 0.002):
+    """A circle of ``vertices`` points (closed) at the zone's centre: inside the province, valid."""
+    centre = square_near(db, code, radius_deg).centroid
+    angles = [2 * math.pi * i / vertices for i in range(vertices)]
+    return Polygon(
+        [(centre.x + radius_deg * math.cos(a), centre.y + radius_deg * math.sin(a)) for a in angles]
+    )
+
+
+def test_an_imported_outline_over_the_vertex_limit_is_rejected_and_a_file_over_the_file_limit_refused(
+    database_url, tmp_path
+):
+    app = make_app(database_url, KHGEO_MAX_VERTICES_PER_OUTLINE=500, KHGEO_MAX_VERTICES_PER_FILE=1200)
+    db = app.extensions["khgeo.db"]
+    one_too_big = geojson_file(
+        tmp_path / "one.geojson",
+        [
+            feature({"code": "ccn-dong-dinh"}, _ring(db, "ccn-dong-dinh", 600)),
+            feature({"code": "ccn-my-an"}, _ring(db, "ccn-my-an", 300)),
+        ],
+    )
+    result = app.test_cli_runner().invoke(main, ["import", str(one_too_big), "--dry-run"])
+    assert "601 vertices, more than the 500 allowed" in result.output, result.output
+    assert "1 to update" in result.output and "1 rejected" in result.output
+    whole = geojson_file(
+        tmp_path / "all.geojson",
+        [feature({"code": c}, _ring(db, c, 450)) for c in ("ccn-dong-dinh", "ccn-my-an", "ccn-doan-bai")],
+    )
+    result = app.test_cli_runner().invoke(main, ["import", str(whole), "--dry-run"])
+    assert result.exit_code != 0
+    assert "1353 vertices in all, more than the 1200" in result.output, result.output
+    app.extensions["khgeo.db"].engine.dispose()
+
+
+def test_an_admin_outline_upload_over_the_vertex_limit_is_refused_with_a_message(database_url):
+    app = make_app(database_url, KHGEO_MAX_VERTICES_PER_OUTLINE=500)
+    db = app.extensions["khgeo.db"]
+    admin = client_as(app, "admin")
+    code = "ccn-dong-dinh"
+    before = state(db, code)
+    page = admin.get(f"/zones/{code}/geometry").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    response = admin.post(
+        f"/zones/{code}/geometry",
+        data={
+            "csrf_token": csrf_of(admin, f"/zones/{code}/geometry"),
+            "version": version,
+            "geojson": json.dumps(mapping(_ring(db, code, 800))),
+            "source": "surveyed",
+        },
+    )
+    assert response.status_code == 422
+    assert "801 vertices, more than the 500 allowed" in response.get_data(as_text=True)
+    assert state(db, code) == before
+    tampered = admin.post(
+        f"/zones/{code}/geometry",
+        data={
+            "csrf_token": csrf_of(admin, f"/zones/{code}/geometry"),
+            "version": "1e600000",
+            "geojson": json.dumps(mapping(_ring(db, code, 50))),
+        },
+    )
+    assert tampered.status_code == 400
+    db.engine.dispose()
+
+
+def test_map_pages_simplify_an_outline_with_thousands_of_vertices_and_the_api_keeps_them(app, db, client):
+    code = "ccn-dong-dinh"
+    with db.session() as session:
+        session.execute(
+            text("UPDATE zones SET geom = ST_Multi(ST_GeomFromText(:wkt, 4326)) WHERE code = :code"),
+            {"wkt": _ring(db, code, 20_000).wkt, "code": code},
+        )
+        on_map = json.loads(feature_collection_json(session, ZoneFilter(codes=(code,)), for_display=True))
+    drawn = len(on_map["features"][0]["geometry"]["coordinates"][0][0])
+    assert drawn < 2000, drawn
+    served = client.get(f"/api/zones/{code}").get_json()["geometry"]["coordinates"][0][0]
+    assert len(served) == 20_001
+    page = client.get(f"/zones/{code}")
+    assert page.status_code == 200 and len(page.get_data()) < 400_000  # 20,000 vertices were ~900 KB
+
+
+def test_a_table_wider_than_200_columns_or_longer_than_100000_rows_is_refused_with_a_message(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["code"] + [f"c{i}" for i in range(250)])
+    sheet.append(["ccn-dong-dinh"] + [1] * 250)
+    wide = tmp_path / "wide.xlsx"
+    workbook.save(wide)
+    with pytest.raises(ImportFileError) as refused:
+        read_source(wide)
+    assert "more than 200 columns" in str(refused.value.message)
+    long = tmp_path / "long.csv"
+    long.write_text("code,infrastructure_pct\n" + "ccn-dong-dinh,5\n" * 100_001, "utf-8")
+    with pytest.raises(ImportFileError) as refused:
+        read_source(long)
+    assert "more than 100000 rows" in str(refused.value.message)
+    ordinary = tmp_path / "ok.xlsx"
+    workbook = Workbook()
+    workbook.active.append(["code", "infrastructure_pct"])
+    workbook.active.append(["ccn-dong-dinh", 5])
+    workbook.save(ordinary)
+    assert len(read_source(ordinary).features) == 1
