@@ -563,3 +563,10 @@ def test_a_table_wider_than_200_columns_or_longer_than_100000_rows_is_refused_wi
     workbook.active.append(["ccn-dong-dinh", 5])
     workbook.save(ordinary)
     assert len(read_source(ordinary).features) == 1
+
+
+@pytest.mark.parametrize("url", ["/planning?days=", "/reports?year="])
+def test_a_5000_digit_number_in_a_query_string_is_a_400_not_a_500(client, url):
+    response = client.get(url + "9" * 5000)
+    assert response.status_code == 400
+    assert "<!doctype html>" in response.get_data(as_text=True).lower()

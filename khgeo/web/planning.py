@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from khgeo.app import get_session, today
 from khgeo.errors import BadRequest
+from khgeo.numbers import NumberError, parse_int
 from khgeo.services import planning
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
 from khgeo.services.zones import ZoneFilter, zone_bounds
@@ -18,9 +19,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _days() -> int:
     raw = request.args.get("days", str(planning.DEFAULT_STALLED_DAYS))
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
-        raise BadRequest(_("Days must be a whole number from 1 to 3650."), field="days")
-    return int(raw)
+    try:
+        return parse_int(raw, minimum=1, maximum=3650)
+    except NumberError:
+        raise BadRequest(_("Days must be a whole number from 1 to 3650."), field="days") from None
 
 
 @bp.get("/planning")
