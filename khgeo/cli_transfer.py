@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from khgeo.app import get_db
 from khgeo.clock import today
@@ -34,11 +35,13 @@ def run_import(
     path: Path, *, crs: str | None, layer: str | None, encoding: str | None, dry_run: bool, yes: bool
 ) -> None:
     from khgeo.services import importer
+    from khgeo.services.geometry import VertexLimits
     from khgeo.services.import_files import read_source
 
+    limits = VertexLimits.from_settings(current_app.config)
     source = read_source(path, layer=layer, encoding=encoding)
     with get_db().session() as session, _progress(len(source.features), "checking") as progress:
-        plan = importer.plan_import(session, source, crs=crs, today=today(), progress=progress)
+        plan = importer.plan_import(session, source, crs=crs, today=today(), progress=progress, limits=limits)
         session.rollback()  # planning writes nothing; say so to the database too
     for line in plan.lines():
         click.echo(line)
@@ -61,6 +64,7 @@ def run_import(
             expected_fingerprint=plan.fingerprint,
             channel="cli",
             progress=progress,
+            limits=limits,
         )
     counts = applied.counts
     click.echo(f"imported {source.file_name}: {counts['create']} created, {counts['update']} updated")

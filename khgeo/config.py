@@ -127,6 +127,18 @@ SETTINGS: tuple[Setting, ...] = (
         "How many reverse proxies (nginx) sit in front of khgeo; their X-Forwarded-For/-Proto headers are trusted.",
         int,
     ),
+    Setting(
+        "KHGEO_MAX_VERTICES_PER_OUTLINE",
+        "20000",
+        "Most vertices one zone outline may have (imported, uploaded or drawn); more is refused with a message.",
+        _positive_int,
+    ),
+    Setting(
+        "KHGEO_MAX_VERTICES_PER_FILE",
+        "200000",
+        "Most vertices all the outlines of one imported file may have together; a larger file is refused.",
+        _positive_int,
+    ),
     Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
     Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),
     Setting(

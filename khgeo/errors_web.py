@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError as DatabaseDataError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from khgeo.errors import KhgeoError
@@ -31,9 +32,34 @@ def error_response(status: int, message: str, field: str | None = None, fields: 
     return render_template("error.html", status=status, message=message), status
 
 
+def _rollback() -> None:
+    """After a database error the request's transaction is dead: roll it back before the error page is rendered
+    (rendering may query, e.g. the logged-in user), so the page is the app's own and nothing half-done stays."""
+    db_session = g.get("db_session")
+    if db_session is not None:
+        try:
+            db_session.rollback()
+        except Exception:  # the connection itself may be gone; teardown closes the session anyway
+            log.warning("rollback after a database error failed on %s", request.path)
+
+
+class _BoundedJSONProvider(DefaultJSONProvider):
+    """A body nested thousands deep makes the JSON decoder raise RecursionError, which is not the ValueError
+    Flask turns into a 400: say it is invalid JSON instead (request.get_json then answers 400 / None)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def init_app(app: Flask) -> None:
+    app.json = _BoundedJSONProvider(app)
+
     @app.errorhandler(KhgeoError)
     def _khgeo_error(exc: KhgeoError):
+        _rollback()  # nothing of a refused request is kept (and a failed flush must not break the error page)
         if exc.status == 401 and not _wants_json():
             return redirect(
                 url_for("auth.login", next=request.full_path if request.query_string else request.path)
@@ -61,6 +87,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DatabaseDataError)
     def _bad_value(exc: DatabaseDataError):
+        _rollback()
         # the database refused a value the checks let through (e.g. a NUL character): the input is at fault
         log.warning(
             "database refused a value on %s: %s",
@@ -71,12 +98,26 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):
+        _rollback()
         log.error(
             "database unavailable on %s: %s", request.path, exc.orig.__class__.__name__ if exc.orig else exc
         )
         return error_response(503, _("The database is unavailable right now. Please try again in a moment."))
 
+    @app.errorhandler(IntegrityError)
+    def _conflicting_write(exc: IntegrityError):
+        # two requests created the same thing at the same moment (a unique code): the later one lost the race
+        _rollback()
+        log.warning(
+            "integrity error on %s: %s", request.path, exc.orig.__class__.__name__ if exc.orig else exc
+        )
+        return error_response(
+            409,
+            _("Someone saved the same thing at the same moment. Reload the page and check before retrying."),
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        _rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, _("Something went wrong on our side. The error has been logged."))

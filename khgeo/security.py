@@ -23,7 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from khgeo.errors import BadRequest
+from khgeo.errors import KhgeoError
 from khgeo.errors_web import error_response
 from khgeo.services import accounts, authz
 
@@ -98,11 +98,14 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _reject_nul_bytes():
         # PostgreSQL text cannot hold NUL: refuse such input up front rather than fail deep inside a query
-        values = [request.path, *request.args.values()]
+        values = [request.path, *request.args.keys(), *(v for _k, vs in request.args.lists() for v in vs)]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            values += list(request.form.values())
+            values += [*request.form.keys(), *(v for _k, vs in request.form.lists() for v in vs)]
+            values += [upload.filename or "" for _k, uploads in request.files.lists() for upload in uploads]
+        if request.is_json:
+            values += _json_strings(request.get_json(silent=True))
         if any("\x00" in value for value in values):
-            raise BadRequest(_l("The request contains invalid characters."))
+            raise KhgeoError(_l("The request contains invalid characters."), status=422)
 
     @app.before_request
     def _read_gate():
@@ -131,6 +134,21 @@ def init_app(app: Flask) -> None:
 
 
 # -- security headers ------------------------------------------------------------------------------------------
+def _json_strings(value) -> list[str]:
+    """Every key and string in a parsed JSON body (iteratively: the decoder already bounded the depth)."""
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found += [key for key in item if isinstance(key, str)]
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+    return found
+
+
 def tile_sources(tiles_url: str) -> str:
     """The CSP source for the basemap tile host ("{s}." subdomain templates become a wildcard)."""
     if not tiles_url:

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from flask_babel import lazy_gettext as _l
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_FILENAME = re.compile(r"[^A-Za-z0-9._]+")
 
@@ -49,3 +51,13 @@ def parse_date(text: str) -> dt.date:
     if "/" in text:
         return dt.datetime.strptime(text, "%d/%m/%Y").date()
     return dt.date.fromisoformat(text)
+
+
+def reported_date_problem(day: dt.date, today: dt.date, earliest: dt.date):
+    """Why a date a report is "as of" cannot be accepted, or None: not after today (the province's date), not
+    before ``earliest``. Zone updates and task progress notes share this rule and its messages."""
+    if day > today:
+        return _l("The date cannot be in the future.")
+    if day < earliest:
+        return _l("The date cannot be before %(date)s.", date=earliest.strftime("%d/%m/%Y"))
+    return None

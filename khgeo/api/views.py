@@ -55,14 +55,16 @@ def zone(code: str):
 
 
 def _expected_version(current: int) -> int:
-    """The version named by If-Match: 428 when missing, 412 when it is not the current one."""
+    """The version named by If-Match: 428 when missing, 412 when it is not the current one.
+
+    ``If-Match: *`` ("any version") names no version, so it would let a script overwrite changes it never read:
+    it is treated like a missing header (428), since the version check is the point of the header here.
+    """
     if_match = request.headers.get("If-Match")
-    if not if_match:
+    if not if_match or request.if_match.star_tag:
         raise PreconditionRequired(
             _l('Send If-Match: "<version>" with the ETag you read (GET /api/zones/<code>).')
         )
-    if request.if_match.star_tag:
-        return current
     for tag in request.if_match.as_set():
         if tag.isdigit() and int(tag) == current:
             return current

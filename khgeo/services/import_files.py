@@ -43,6 +43,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from khgeo.errors import KhgeoError
+from khgeo.numbers import parse_decimal
 from khgeo.services.transfer_fields import (
     LAT_NAMES,
     LON_NAMES,
@@ -58,6 +59,11 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
+# tables: a sheet 16,384 columns wide or a million rows long is not a list of zones, and reading one costs
+# minutes of CPU in openpyxl and the column matcher: refused with a message instead
+MAX_TABLE_COLUMNS = 200
+MAX_TABLE_ROWS = 100_000
+MAX_SNIFF_CHARS = 64 * 1024  # the CSV dialect is guessed from the start of the first line only
 # a member this large may be compressed at most MAX_ZIP_RATIO : 1 (real GIS files stay well under 50 : 1)
 ZIP_RATIO_MIN_BYTES = 1024 * 1024
 MAX_ZIP_RATIO = 100
@@ -580,13 +586,16 @@ def _read_csv(path: Path, *, encoding: str | None) -> SourceData:
     text = _decode(path.read_bytes(), encoding, "CSV")
     if not text.strip():
         raise ImportFileError(_l("The file is empty."))
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:MAX_SNIFF_CHARS].split("\n", 1)[0]
     try:
         dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+        rows = []
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+            rows.append(row)
+            _check_table_size(len(rows), _width(row))
     except csv.Error:
         raise ImportFileError(_l("The CSV file is damaged (a quoted cell is never closed?).")) from None
     return _table("CSV", rows, sheet=None, encoding=encoding or "utf-8")
@@ -627,10 +636,27 @@ def _read_xlsx(path: Path, *, sheet: str | None) -> SourceData:
 
 def _sheet_rows(worksheet) -> list[list[Any]]:
     rows = []
-    for row in worksheet.iter_rows(values_only=True):
+    for row in worksheet.iter_rows(values_only=True, max_col=MAX_TABLE_COLUMNS + 1):
         if any(cell not in (None, "") for cell in row):
             rows.append(list(row))
+            _check_table_size(len(rows), _width(row))
     return rows
+
+
+def _width(row) -> int:
+    """Columns up to the last filled cell (read-only openpyxl pads rows with None up to max_col)."""
+    return next((i + 1 for i in range(len(row) - 1, -1, -1) if row[i] not in (None, "")), 0)
+
+
+def _check_table_size(rows: int, columns: int) -> None:
+    if columns > MAX_TABLE_COLUMNS:
+        raise ImportFileError(
+            _l("The table has more than %(n)d columns: keep only the zones' columns.", n=MAX_TABLE_COLUMNS)
+        )
+    if rows > MAX_TABLE_ROWS + 1:  # + the header
+        raise ImportFileError(
+            _l("The table has more than %(n)d rows: split it into smaller files.", n=MAX_TABLE_ROWS)
+        )
 
 
 def _table(fmt: str, rows: list[list[Any]], *, sheet: str | None, encoding: str | None) -> SourceData:
@@ -687,13 +713,8 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip().replace(" ", "")
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")  # decimal comma
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(text)
-    return number
+    # the one bounded parser (khgeo.numbers): "2345678,12" and "2.345.678,12" alike; NumberError is a ValueError
+    return float(parse_decimal(str(value).replace(" ", "")))
 
 
 def _table_geometry(record: dict, geometry_columns) -> tuple[BaseGeometry | None, Any]:

@@ -51,6 +51,7 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import GeometryCollection, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -58,9 +59,17 @@ from khgeo import clock
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.geo import crs as geo_crs
 from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
+from khgeo.numbers import NumberError, parse_bounded
 from khgeo.services.admin_units import match_district
 from khgeo.services.audit import record
-from khgeo.services.geometry import PLAUSIBLE_AREA_RATIO, PROVINCE_TOLERANCE_DEG
+from khgeo.services.geometry import (
+    DEFAULT_VERTEX_LIMITS,
+    PLAUSIBLE_AREA_RATIO,
+    PROVINCE_TOLERANCE_DEG,
+    VertexLimits,
+    too_many_vertices,
+    vertex_count,
+)
 from khgeo.services.import_files import ImportFileError, SourceData, text_problem
 from khgeo.services.transfer_fields import (
     IMPORT_TARGETS,
@@ -68,7 +77,7 @@ from khgeo.services.transfer_fields import (
     WWTP_LABELS_VI,
     map_columns,
 )
-from khgeo.services.updates import STATUS_FIELDS, snapshot, validate
+from khgeo.services.updates import FIELD_BOUNDS, STATUS_FIELDS, snapshot, validate
 from khgeo.text import fold, slugify
 
 # the history note of an imported feature: stored in this fixed form, shown in the reader's language
@@ -96,7 +105,6 @@ DECIMALS = {
     "infrastructure_pct": 2,
     "occupancy_pct": 2,
 }
-MAX_STATED_AREA_HA = Decimal("100000")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 KIND_NAMES = {
     "kcn": "KCN",
@@ -376,8 +384,13 @@ def plan_import(
     crs: str | None = None,
     today: dt.date,
     progress: Progress = None,
+    limits: VertexLimits = DEFAULT_VERTEX_LIMITS,
 ) -> ImportPlan:
-    """What importing ``source`` would do, computed against the database; writes nothing."""
+    """What importing ``source`` would do, computed against the database; writes nothing.
+
+    Outlines over ``limits.per_outline`` vertices are rejected one by one; a file over ``limits.per_file`` in all
+    is refused before any geometry work (repairs and comparisons in PostGIS grow with the vertices).
+    """
     mapping = map_columns(source.columns)
     targets = set(mapping.values())
     if not targets & {"code", "name"}:
@@ -388,6 +401,7 @@ def plan_import(
             )
         )
     _refuse_legacy_text(source, mapping)
+    _refuse_too_many_vertices(source, limits)
     plan = ImportPlan(
         file_name=source.file_name,
         format=source.format,
@@ -410,6 +424,8 @@ def plan_import(
         feature.label = str(feature.given.get("name") or feature.given.get("code") or f"#{raw.number}")
         if raw.geometry_error:
             feature.reject(raw.geometry_error)
+        elif raw.geometry is not None and (problem := too_many_vertices(raw.geometry, limits)):
+            feature.reject(problem)
         elif raw.geometry is not None:
             _prepare_geometry(feature, raw.geometry, projection)
         plan.features.append(feature)
@@ -423,6 +439,19 @@ def plan_import(
     _match_and_diff(session, plan.features, today)
     _compare_outlines(session, plan.features)
     return plan
+
+
+def _refuse_too_many_vertices(source: SourceData, limits: VertexLimits) -> None:
+    total = sum(vertex_count(raw.geometry) for raw in source.features if raw.geometry is not None)
+    if total > limits.per_file:
+        raise ImportFileError(
+            _l(
+                "The file's outlines have %(n)d vertices in all, more than the %(max)d one import may hold: "
+                "simplify the outlines in your GIS (e.g. to 1 m) or split the file. Nothing was imported.",
+                n=total,
+                max=limits.per_file,
+            )
+        )
 
 
 def _refuse_legacy_text(source: SourceData, mapping: dict[str, str | None]) -> None:
@@ -698,13 +727,9 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
             values["district_id"] = index.districts[code].id
     if "stated_area_ha" in given:
         try:
-            area = Decimal(str(given["stated_area_ha"]).strip().replace(",", "."))
-        except ArithmeticError:
-            area = None
-        if area is None or not area.is_finite() or not 0 < area <= MAX_STATED_AREA_HA:
+            values["stated_area_ha"] = parse_bounded(given["stated_area_ha"], FIELD_BOUNDS["stated_area_ha"])
+        except NumberError:
             errors["stated_area_ha"] = _l("The stated area must be a number of hectares above 0.")
-        else:
-            values["stated_area_ha"] = area
     if "wwtp_status" in given:
         understood, status = _choice(given["wwtp_status"], WWTP_STATUSES, WWTP_LABELS_VI)
         if not understood:
@@ -963,12 +988,13 @@ def apply_import(
     expected_fingerprint: str | None = None,
     channel: str = "cli",
     progress: Progress = None,
+    limits: VertexLimits = DEFAULT_VERTEX_LIMITS,
 ) -> ImportPlan:
     """Plan again inside the caller's transaction and write every change; the caller commits (or rolls back).
 
     ``expected_fingerprint`` is the fingerprint of the plan the user approved: a different plan is refused.
     """
-    plan = plan_import(session, source, crs=crs, today=today)
+    plan = plan_import(session, source, crs=crs, today=today, limits=limits)
     if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
         raise PlanChanged()
     for feature in plan.features:
@@ -1008,7 +1034,8 @@ def write_change(
     zone.updated_at = clock.now()
     try:
         session.flush()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
+        # IntegrityError: another import created a zone with this code since the plan was made (unique code)
         raise ImportConflict(feature.code or "") from None
     session.add(
         snapshot(

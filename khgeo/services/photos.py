@@ -11,6 +11,7 @@ import hashlib
 import io
 import math
 import re
+import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -22,7 +23,12 @@ from PIL import Image, ImageCms, ImageOps
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # per file, before processing
 MAX_PHOTOS_PER_UPDATE = 6
-MAX_PIXELS = 40_000_000  # decompression-bomb guard
+MAX_PIXELS = 40_000_000  # decompression-bomb guard (a JPEG is decoded at 1/2..1/8 scale: see _decode)
+# A PNG cannot be decoded at a reduced scale: all its pixels are in memory at once (4 bytes each with alpha).
+# 16 Mpx is 64 MB decoded; a 6300x6300 RGBA PNG (154 KB on disk, under MAX_PIXELS) used to cost ~740 MB.
+MAX_PNG_PIXELS = 16_000_000
+# One photo decoded at a time per worker process: six 40 Mpx photos in parallel requests must not add up.
+_DECODE_SLOT = threading.BoundedSemaphore(1)
 STORED_MAX_SIDE = 2048  # longer side after re-encoding
 THUMB_MAX_SIDE = 320
 
@@ -65,16 +71,17 @@ def process_photo(data: bytes, filename: str) -> ProcessedPhoto:
     # Pillow reports corrupt metadata through warnings (noise: the pixels are what matter) and huge images
     # through DecompressionBombWarning, made an error here so that it is rejected like the rest. Warning
     # filters are process-wide (as is Image.MAX_IMAGE_PIXELS, which is left alone), but only for this block.
-    with warnings.catch_warnings():
+    with _DECODE_SLOT, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         original = _decode(data, name)
         gps_lat, gps_lon = _gps(original)
         taken_at = _taken_at(original)
         image = _normalise(original)
-    content = _jpeg(image)
-    width, height = image.size
-    image.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
+        del original  # the full-size pixels go before the next photo is decoded
+        content = _jpeg(image)
+        width, height = image.size
+        image.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
     return ProcessedPhoto(
         content=content,
         thumbnail=_jpeg(image),
@@ -117,6 +124,15 @@ def _decode(data: bytes, name: str) -> Image.Image:
         raise PhotoRejected(_l("%(name)s is not a JPEG or PNG photo", name=name))
     if image.width * image.height > MAX_PIXELS:  # the header is read, no pixel decoded yet
         raise PhotoRejected(too_big)
+    if image.format == "PNG" and image.width * image.height > MAX_PNG_PIXELS:
+        raise PhotoRejected(
+            _l(
+                "%(name)s is too large a PNG (%(mp)d megapixels at most, as a PNG is decoded at full size): "
+                "send the photo as a JPEG, or a smaller image",
+                name=name,
+                mp=MAX_PNG_PIXELS // 10**6,
+            )
+        )
     try:
         if image.format != "PNG":
             # decode big JPEGs at 1/2..1/8 scale (still ≥ STORED_MAX_SIDE): less memory and CPU
@@ -167,12 +183,24 @@ def _taken_at(image: Image.Image) -> datetime | None:
 def _normalise(image: Image.Image) -> Image.Image:
     """Upright, sRGB, opaque RGB, at most STORED_MAX_SIDE, with no info left to leak into the JPEG."""
     icc = image.info.get("icc_profile")
+    if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey PNG: a plain convert clips it to white
+        image = image.convert("I").point(lambda v: v / 256).convert("L")
+    elif image.mode not in (
+        "RGB",
+        "RGBA",
+        "L",
+        "LA",
+        "CMYK",
+    ):  # palette or bilevel: resize needs real colours
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    # Scale down first, while only one full-size copy exists: every later step works on ≤ STORED_MAX_SIDE
+    # (thumbnail() works in place and keeps the EXIF for the orientation below).
+    if max(image.size) > STORED_MAX_SIDE:
+        image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
     try:
         image = ImageOps.exif_transpose(image)  # before the EXIF goes, or portrait photos end up sideways
     except Exception:
         image = image.copy()  # a corrupt orientation tag: keep the photo as it was stored
-    if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey PNG: a plain convert clips it to white
-        image = image.convert("I").point(lambda v: v / 256).convert("L")
     if image.has_transparency_data:  # RGBA, LA, PA, or a tRNS colour: transparent parts become white
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     if image.mode not in ("RGB", "CMYK"):
@@ -186,8 +214,6 @@ def _normalise(image: Image.Image) -> Image.Image:
             pass
     if image.mode != "RGB":
         image = image.convert("RGB")
-    if max(image.size) > STORED_MAX_SIDE:
-        image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
     image.info = {}  # JPEG save copies some of im.info (the comment) by itself
     return image
 

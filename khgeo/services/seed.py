@@ -38,7 +38,8 @@ from khgeo.models import (
     Task,
     Zone,
 )
-from khgeo.services.updates import snapshot
+from khgeo.numbers import NumberError, parse_decimal
+from khgeo.services.updates import FIELD_BOUNDS, snapshot
 
 DATA_DIR = PROJECT_ROOT / "data"
 # By law (Decree 35/2022/NĐ-CP, art. 68) the provincial zone board manages every KCN; CCN managers vary and are
@@ -112,12 +113,17 @@ def _choice(value: Any, allowed: tuple[str, ...], what: str, where: str) -> Any:
     return value
 
 
-def _pct(value: Any, what: str, where: str) -> Decimal | None:
+def _figure(value: Any, what: str, where: str) -> Decimal | None:
+    """A zone figure through the one bounded parser (khgeo.numbers) and the field's range (updates.FIELD_BOUNDS)."""
     if value is None:
         return None
-    number = Decimal(str(value))
-    if not 0 <= number <= 100:
-        raise DataError(f"{where}: {what} {value} is outside 0–100")
+    bounds = FIELD_BOUNDS[what]
+    try:
+        number = parse_decimal(value)
+    except NumberError as exc:
+        raise DataError(f"{where}: {what} {str(value)[:40]!r} is not a number ({exc})") from None
+    if not bounds.minimum <= number <= bounds.maximum or (bounds.positive and number == bounds.minimum):
+        raise DataError(f"{where}: {what} {value} is outside {bounds.minimum}–{bounds.maximum}")
     return number
 
 
@@ -262,16 +268,16 @@ class Seeder:
                 geom=from_shape(geom, srid=4326) if geom else None,
                 geometry_source=outline.get("geometry_source", "illustrative"),
                 geometry_note=outline.get("basis", ""),
-                stated_area_ha=_decimal(entry.get("stated_area_ha")),
+                stated_area_ha=_figure(entry.get("stated_area_ha"), "stated_area_ha", where),
                 developer=entry.get("developer", ""),
                 managing_agency=agencies.get(managing) if managing else None,
                 operating_status=_choice(
                     entry.get("operating_status"), OPERATING_STATUSES, "operating_status", where
                 ),
-                infrastructure_pct=_pct(entry.get("infrastructure_pct"), "infrastructure_pct", where),
-                occupancy_pct=_pct(entry.get("occupancy_pct"), "occupancy_pct", where),
-                clearance_area_ha=_decimal(entry.get("clearance_area_ha")),
-                cleared_area_ha=_decimal(entry.get("cleared_area_ha")),
+                infrastructure_pct=_figure(entry.get("infrastructure_pct"), "infrastructure_pct", where),
+                occupancy_pct=_figure(entry.get("occupancy_pct"), "occupancy_pct", where),
+                clearance_area_ha=_figure(entry.get("clearance_area_ha"), "clearance_area_ha", where),
+                cleared_area_ha=_figure(entry.get("cleared_area_ha"), "cleared_area_ha", where),
                 clearance_incomplete=entry.get("clearance_incomplete"),
                 wwtp_status=_choice(entry.get("wwtp_status"), WWTP_STATUSES, "wwtp_status", where),
                 as_of=_date(entry.get("as_of"), where),
@@ -340,10 +346,6 @@ class Seeder:
             )
             self._add("tasks", task)
             existing[task.id] = task
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def _date(value: Any, where: str) -> dt.date | None:

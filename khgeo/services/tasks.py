@@ -27,10 +27,12 @@ from khgeo import clock
 from khgeo.errors import BadRequest, NotFound, ValidationFailed
 from khgeo.models import TASK_STATUSES, Agency, Task, TaskProgress, User, Zone, task_coordinators, task_zones
 from khgeo.services.audit import record
+from khgeo.text import reported_date_problem
 
 DUE_SOON_DAYS = 30
 STATUS_FILTERS = (*TASK_STATUSES, "overdue")
 MAX_NOTE = 4000
+EARLIEST_PROGRESS = dt.date(2022, 1, 1)  # the plan's first year: no task has progress before it
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -384,8 +386,8 @@ def add_progress(
         errors["note"] = _l("Write what was done, or change the status.")
     if len(note) > MAX_NOTE:
         errors["note"] = _l("The note is too long (%(n)d characters at most).", n=MAX_NOTE)
-    if reported_on > today:
-        errors["reported_on"] = _l("The date cannot be in the future.")
+    if problem := reported_date_problem(reported_on, today, EARLIEST_PROGRESS):
+        errors["reported_on"] = problem
     if errors:
         raise ValidationFailed(errors)
     changes = {}

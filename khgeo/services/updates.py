@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -22,9 +22,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from khgeo import clock
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.models import WWTP_STATUSES, Photo, User, Zone, ZoneUpdate
+from khgeo.numbers import Bounds, NumberError, parse_bounded
 from khgeo.services.audit import record
 from khgeo.services.photos import ProcessedPhoto
-from khgeo.text import parse_date
+from khgeo.text import parse_date, reported_date_problem
 
 # What field staff report; the zone's current values of these are those of its latest update.
 STATUS_FIELDS = (
@@ -40,7 +41,11 @@ STATUS_FIELDS = (
 # accepted in a request besides STATUS_FIELDS
 EXTRA_FIELDS = ("clearance_pct", "as_of", "note")
 MAX_AREA_HA = Decimal("100000")
+MAX_CAPACITY_M3_DAY = Decimal("100000")
+MAX_HOUSEHOLDS = Decimal("1000000")  # far above any zone, far below the int4 columns' 2,147,483,647
+PERCENT = Bounds(Decimal(100), out_of_range=_l("Must be between 0 and 100 %."))
 MAX_NOTE = 4000
+EARLIEST_AS_OF = dt.date(2000, 1, 1)
 
 
 class VersionConflict(KhgeoError):
@@ -62,41 +67,38 @@ class StatusChange:
     note: str = ""
 
 
-def _number(raw: Any, name: str, errors: dict, *, integer: bool = False) -> Decimal | int | None:
+# every figure a zone holds, whoever gives it (form, API, import, seed): one range each
+FIELD_BOUNDS = {
+    "stated_area_ha": Bounds(MAX_AREA_HA, positive=True),
+    "clearance_area_ha": Bounds(MAX_AREA_HA),
+    "cleared_area_ha": Bounds(MAX_AREA_HA),
+    "wwtp_capacity_m3_day": Bounds(MAX_CAPACITY_M3_DAY),
+    "households_total": Bounds(MAX_HOUSEHOLDS, integer=True),
+    "households_agreed": Bounds(MAX_HOUSEHOLDS, integer=True),
+    "infrastructure_pct": PERCENT,
+    "occupancy_pct": PERCENT,
+    "clearance_pct": PERCENT,
+}
+
+
+def _number(raw: Any, name: str, errors: dict, locale: str | None) -> Decimal | int | None:
+    """The field's value through the one bounded parser (khgeo.numbers); None when left empty."""
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
-    if isinstance(raw, bool):
-        errors[name] = _l("Enter a number.")
-        return None
     try:
-        number = Decimal(str(raw).strip().replace(",", "."))
-    except InvalidOperation:
-        errors[name] = _l("Enter a number.")
+        return parse_bounded(raw, FIELD_BOUNDS[name], locale=locale)
+    except NumberError as exc:
+        errors[name] = exc.message
         return None
-    if not number.is_finite():
-        errors[name] = _l("Enter a number.")
-        return None
-    if number < 0:
-        errors[name] = _l("Cannot be negative.")
-        return None
-    if integer:
-        if number != number.to_integral_value():
-            errors[name] = _l("Enter a whole number.")
-            return None
-        return int(number)
-    return number
 
 
-def _percent(raw: Any, name: str, errors: dict) -> Decimal | None:
-    number = _number(raw, name, errors)
-    if number is not None and number > 100:
-        errors[name] = _l("Must be between 0 and 100 %.")
-        return None
-    return number
+def validate(
+    zone: Zone, data: Mapping[str, Any], today: dt.date, *, locale: str | None = None
+) -> StatusChange:
+    """Check a request's fields; raise ValidationFailed with a message per field. Absent fields keep their value.
 
-
-def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChange:
-    """Check a request's fields; raise ValidationFailed with a message per field. Absent fields keep their value."""
+    ``locale`` is the language numbers were typed in ("vi": 1.234,5); None for programs (see khgeo.numbers).
+    """
     errors: dict[str, Any] = {}
     change = StatusChange()
     unknown = set(data) - set(STATUS_FIELDS) - set(EXTRA_FIELDS)
@@ -104,17 +106,9 @@ def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChang
         errors[name] = _l("This field cannot be changed here.")
 
     values: dict[str, Any] = {}
-    for name in ("clearance_area_ha", "cleared_area_ha", "wwtp_capacity_m3_day"):
-        if name in data:
-            values[name] = _number(data[name], name, errors)
-            if values[name] is not None and values[name] > MAX_AREA_HA:
-                errors[name] = _l("This value is too large.")
-    for name in ("households_total", "households_agreed"):
-        if name in data:
-            values[name] = _number(data[name], name, errors, integer=True)
-    for name in ("infrastructure_pct", "occupancy_pct"):
-        if name in data:
-            values[name] = _percent(data[name], name, errors)
+    for name in STATUS_FIELDS:
+        if name in data and name in FIELD_BOUNDS:
+            values[name] = _number(data[name], name, errors, locale)
     if "wwtp_status" in data:
         status = data["wwtp_status"] or None
         if status not in (None, *WWTP_STATUSES):
@@ -123,7 +117,7 @@ def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChang
 
     area_to_clear = values.get("clearance_area_ha", zone.clearance_area_ha)
     if "clearance_pct" in data and data["clearance_pct"] not in (None, ""):
-        percent = _percent(data["clearance_pct"], "clearance_pct", errors)
+        percent = _number(data["clearance_pct"], "clearance_pct", errors, locale)
         if percent is not None:
             _apply_percent(zone, values, percent, area_to_clear, errors)
     cleared = values.get("cleared_area_ha", zone.cleared_area_ha)
@@ -148,10 +142,8 @@ def validate(zone: Zone, data: Mapping[str, Any], today: dt.date) -> StatusChang
         except ValueError:
             errors["as_of"] = _l("Enter a date as dd/mm/yyyy.")
         else:
-            if change.as_of > today:
-                errors["as_of"] = _l("The date cannot be in the future.")
-            elif change.as_of.year < 2000:
-                errors["as_of"] = _l("The date is too far in the past.")
+            if problem := reported_date_problem(change.as_of, today, EARLIEST_AS_OF):
+                errors["as_of"] = problem
     note = str(data.get("note") or "").strip()
     if len(note) > MAX_NOTE:
         errors["note"] = _l("The note is too long (%(n)d characters at most).", n=MAX_NOTE)

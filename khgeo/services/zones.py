@@ -244,9 +244,23 @@ def feature_select(
 
 # Building these statements (dozens of SQL function nodes) costs more Python time than running them on a small
 # table; ZoneFilter is frozen and hashable, so each distinct filter's statement is built once.
+# Maps draw outlines a few hundred pixels wide: above this many vertices an outline is simplified to ~1 m for
+# display (topology kept). Stored outlines, the API and exports keep every vertex.
+DISPLAY_SIMPLIFY_ABOVE = 2000
+DISPLAY_TOLERANCE_DEG = 0.00001
+
+
+def _display_geometry_json() -> ColumnElement:
+    simplified = func.ST_SimplifyPreserveTopology(Zone.geom, DISPLAY_TOLERANCE_DEG)
+    return case(
+        (func.ST_NPoints(Zone.geom) > DISPLAY_SIMPLIFY_ABOVE, func.ST_AsGeoJSON(simplified, 6)),
+        else_=func.ST_AsGeoJSON(Zone.geom, 6),
+    )
+
+
 @lru_cache(maxsize=256)
-def _collection_statement(zone_filter: ZoneFilter) -> Select:
-    features = feature_select(zone_filter).subquery()
+def _collection_statement(zone_filter: ZoneFilter, for_display: bool = False) -> Select:
+    features = feature_select(zone_filter, _display_geometry_json() if for_display else None).subquery()
     return select(
         cast(
             func.json_build_object(
@@ -266,9 +280,14 @@ def _feature_statement(code: str) -> Select:
     return select(cast(feature.c.feature, String), feature.c.version)
 
 
-def feature_collection_json(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> str:
-    """The whole FeatureCollection as JSON text, aggregated by PostgreSQL (no Python per feature)."""
-    return session.execute(_collection_statement(zone_filter)).scalar_one()
+def feature_collection_json(
+    session: Session, zone_filter: ZoneFilter = ZoneFilter(), *, for_display: bool = False
+) -> str:
+    """The whole FeatureCollection as JSON text, aggregated by PostgreSQL (no Python per feature).
+
+    ``for_display``: outlines with very many vertices simplified for a map page (DISPLAY_SIMPLIFY_ABOVE).
+    """
+    return session.execute(_collection_statement(zone_filter, for_display)).scalar_one()
 
 
 def feature_json(session: Session, code: str) -> tuple[str, int]:

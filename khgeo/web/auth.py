@@ -42,6 +42,9 @@ def _safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("web.map_page")
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        # CR/LF would break the Location header (a 500, or a split response); "/\\host" is "//host" to browsers
+        return url_for("web.map_page")
     return target
 
 

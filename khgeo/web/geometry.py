@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
 from khgeo.app import get_session
+from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, geometry, updates
 from khgeo.services.zones import ZoneFilter, get_zone, zone_bounds
 from khgeo.web.forms import CsrfForm
@@ -40,13 +41,14 @@ def edit_outline(code: str):
                 parsed = geometry.parse_geojson(submitted)
             else:
                 raise geometry.InvalidGeometry(_("Draw an outline or choose a GeoJSON file."))
-            outline = geometry.check_outline(session, parsed, zone.stated_area_ha)
+            limits = geometry.VertexLimits.from_settings(current_app.config)
+            outline = geometry.check_outline(session, parsed, zone.stated_area_ha, limits)
             geometry.save_outline(
                 session,
                 zone,
                 current_user,
                 outline,
-                expected_version=int(request.form.get("version", "-1")),
+                expected_version=_version(request.form.get("version")),
                 source=source,
                 note=request.form.get("note", "").strip()[:2000],
                 channel="web",
@@ -73,3 +75,11 @@ def edit_outline(code: str):
     return render_template(
         "zones/geometry.html", zone=zone, form=form, parts=parts, error=error, geojson=submitted
     ), status
+
+
+def _version(raw: str | None) -> int:
+    """The version the form was opened at, through the bounded parser; a tampered value is a 400."""
+    try:
+        return parse_int(raw or "", minimum=1, maximum=2**31 - 1)
+    except NumberError:
+        abort(400)

@@ -120,7 +120,7 @@ def zone_map(
     for kind in [zone_filter.kind] if zone_filter.kind else ZONE_KINDS:
         kind_filter = replace(zone_filter, kind=kind)
         if embed:
-            source = {"data": feature_collection_json(session, kind_filter)}
+            source = {"data": feature_collection_json(session, kind_filter, for_display=True)}
         else:
             source = {"url": url_for("api.zones", **kind_filter.as_args())}
         layers.append((_kind_title(kind), source))
@@ -143,7 +143,7 @@ def zone_map(
 
 def zones_overview_map(session: Session, codes: list[str], indicator: Indicator, bounds) -> MapParts:
     """A small map of some zones (a zone's page, a task's page): embedded, no plugins."""
-    data = feature_collection_json(session, ZoneFilter(codes=tuple(codes)))
+    data = feature_collection_json(session, ZoneFilter(codes=tuple(codes)), for_display=True)
     spec = ZoneMapSpec(
         indicator=indicator.to_json(),
         labels=_labels(),

@@ -10,6 +10,7 @@ from flask_login import current_user
 from khgeo.app import get_session
 from khgeo.clock import today
 from khgeo.errors import BadRequest
+from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, missing, planning
 from khgeo.services.exporter import download_name
 from khgeo.services.indicators import INDICATORS, WWTP_LABELS
@@ -29,9 +30,10 @@ def _label(msgid: str) -> str:
 
 def _days(default: int = planning.DEFAULT_STALLED_DAYS) -> int:
     raw = request.args.get("days", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
-        raise BadRequest(_("Days must be a whole number from 1 to 3650."), field="days")
-    return int(raw)
+    try:
+        return parse_int(raw, minimum=1, maximum=3650)
+    except NumberError:
+        raise BadRequest(_("Days must be a whole number from 1 to 3650."), field="days") from None
 
 
 @bp.get("/planning")

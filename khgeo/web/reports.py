@@ -9,6 +9,7 @@ from flask_login import current_user
 from khgeo.app import get_session
 from khgeo.clock import today, tracking_start
 from khgeo.errors import BadRequest, ValidationFailed
+from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, report_data, reporting
 from khgeo.services.report_docx import render_docx
 from khgeo.services.report_xlsx import render_xlsx
@@ -24,9 +25,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _year(raw: str | None) -> int:
     if not raw:
         return today().year
-    if not raw.isdigit():
-        raise BadRequest(_("The year must be a number such as 2026."), field="year")
-    return int(raw)
+    message = _("The year must be a number such as 2026.")
+    if not raw.isdigit():  # plain digits only: "2.026" is not a year
+        raise BadRequest(message, field="year")
+    try:  # the bounded parser: a 5000-digit "year" is a 400, not a 500 from int()
+        return parse_int(raw, minimum=1, maximum=9999)
+    except NumberError:
+        raise BadRequest(message, field="year") from None
 
 
 @bp.get("/reports")

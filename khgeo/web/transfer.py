@@ -32,6 +32,7 @@ from khgeo.jinja import FIELD_LABELS
 from khgeo.models import ImportUpload
 from khgeo.services import authz
 from khgeo.services.exporter import FORMATS, download_name, export_zones
+from khgeo.services.geometry import VertexLimits
 from khgeo.services.import_files import ACCEPTED_SUFFIXES, ImportFileError, LayerChoiceNeeded, read_source
 from khgeo.services.importer import PlanChanged, apply_import, crs_options, plan_import
 from khgeo.services.zones import parse_filter
@@ -178,7 +179,7 @@ def import_page():
         options = _options()
         source = _read_staged(staged, options)
         session = get_session()
-        plan = plan_import(session, source, crs=options["crs"], today=today())
+        plan = plan_import(session, source, crs=options["crs"], today=today(), limits=_vertex_limits())
         session.rollback()
     except LayerChoiceNeeded as exc:
         return _form_page(
@@ -205,6 +206,10 @@ def import_page():
     )
 
 
+def _vertex_limits() -> VertexLimits:
+    return VertexLimits.from_settings(current_app.config)
+
+
 @bp.post("/admin/import/apply")
 def import_apply():
     _require_admin()
@@ -223,6 +228,7 @@ def import_apply():
             crs=options["crs"],
             expected_fingerprint=request.form.get("fingerprint", ""),
             channel="web",
+            limits=_vertex_limits(),
         )
         session.commit()
     except PlanChanged as exc:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from khgeo.app import get_session
 from khgeo.clock import today
+from khgeo.jinja import number
 from khgeo.models import WWTP_STATUSES, Photo
 from khgeo.services import authz, updates
 from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, process_photo
@@ -40,15 +42,22 @@ def _submitted() -> dict[str, str]:
 
 
 def _current(zone) -> dict[str, str]:
-    values = {
-        name: "" if getattr(zone, name) is None else str(getattr(zone, name))
-        for name in updates.STATUS_FIELDS
-    }
+    """The zone's figures as the rest of the UI writes them in the current language (vi: 4.000 and 398,5), which
+    is also how the form reads them back (khgeo.numbers)."""
+    values = {name: _as_typed(getattr(zone, name)) for name in updates.STATUS_FIELDS}
     values["wwtp_status"] = zone.wwtp_status or ""
-    values["clearance_pct"] = "" if zone.clearance_pct is None else str(zone.clearance_pct)
+    values["clearance_pct"] = _as_typed(zone.clearance_pct)
     values["as_of"] = today().isoformat()
     values["note"] = ""
     return values
+
+
+def _as_typed(value) -> str:
+    return "" if value is None else number(value)
+
+
+def _locale() -> str:
+    return get_locale().language if get_locale() is not None else "vi"
 
 
 def _render(zone, form, values, *, errors=None, conflict=None, status=200):
@@ -93,7 +102,7 @@ def zone_update(code: str):
     try:
         photos = _photos()
         data = {name: value for name, value in submitted.items() if name not in ("clearance_pct",) or value}
-        change = updates.validate(zone, data, today())
+        change = updates.validate(zone, data, today(), locale=_locale())
         updates.apply_status_update(
             session,
             zone,
