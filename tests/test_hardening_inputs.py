@@ -470,7 +470,12 @@ def _ring(db, code: str, vertices: int, radius_deg: float = 0.002):
 def test_an_imported_outline_over_the_vertex_limit_is_rejected_and_a_file_over_the_file_limit_refused(
     database_url, tmp_path
 ):
-    app = make_app(database_url, KHGEO_MAX_VERTICES_PER_OUTLINE=500, KHGEO_MAX_VERTICES_PER_FILE=1200)
+    app = make_app(
+        database_url,
+        KHGEO_MAX_VERTICES_PER_OUTLINE=500,
+        KHGEO_MAX_VERTICES_PER_FILE=1200,
+        KHGEO_DEFAULT_LOCALE="en",
+    )
     db = app.extensions["khgeo.db"]
     one_too_big = geojson_file(
         tmp_path / "one.geojson",
@@ -566,7 +571,8 @@ def test_a_table_wider_than_200_columns_or_longer_than_100000_rows_is_refused_wi
 
 
 @pytest.mark.parametrize("url", ["/planning?days=", "/reports?year="])
-def test_a_5000_digit_number_in_a_query_string_is_a_400_not_a_500(client, url):
+def test_a_5000_digit_number_in_a_query_string_is_a_400_not_a_500(app, db, client, url):
+    assert login(client, add_user(db, "planner")).status_code == 302  # these pages are for logged-in users
     response = client.get(url + "9" * 5000)
     assert response.status_code == 400
     assert "<!doctype html>" in response.get_data(as_text=True).lower()
