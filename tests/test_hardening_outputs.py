@@ -16,6 +16,7 @@ from khgeo.cli import main
 from khgeo.models import Zone
 from khgeo.services import audit
 from khgeo.services.spreadsheet import csv_guard, csv_unguard
+from tests.conftest import LiveServer, make_app
 
 HOSTILE_NAMES = ["=1+1", "+SUM(A1)", "-2+3", "@x", "\tx", "\rx"]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -120,3 +121,24 @@ def test_doubled_quotes_inside_quoted_csv_cells_import_right(app, db, tmp_path):
     with db.session() as session:
         developer = session.scalar(select(Zone.developer).where(Zone.code == code))
     assert developer == 'Công ty "Hưng Phát", Bắc Giang'
+
+
+# -- 2. the map's search control ------------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_the_map_search_shows_a_zone_name_as_text(database_url, page):
+    name = '<img src=x class="injected" onerror="window.pwned=1">'
+    server = LiveServer(make_app(database_url))
+    try:
+        with server.app.extensions["khgeo.db"].session() as session:
+            session.scalars(select(Zone).where(Zone.code == "ccn-doan-bai")).one().name = name
+            session.commit()
+        page.goto_map(server.url + "/")
+        page.page.locator(".leaflet-control-search .search-button").click()
+        page.page.locator(".leaflet-control-search input.search-input").type("img src", delay=20)
+        tip = page.page.locator(".leaflet-control-search .search-tip").first
+        tip.wait_for()
+        assert tip.inner_text() == f"CCN {name}"
+        assert page.page.locator(".leaflet-control-search img, img.injected").count() == 0
+        assert page.page.evaluate("window.pwned") is None
+    finally:
+        server.stop()

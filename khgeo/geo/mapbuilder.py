@@ -95,6 +95,7 @@ var {{ this.get_name() }} = new L.Control.Search({
     propertyName: "search_label",
     filterData: khgeo.searchFilter,
     moveToLocation: khgeo.searchMoveTo,
+    buildTip: khgeo.searchTip,
     initial: false,
     marker: false,
     collapsed: true,

@@ -206,6 +206,13 @@
     return found;
   }
 
+  // leaflet-search puts a result's text into the list as HTML: a zone named "<img onerror=…>" would become markup
+  function searchTip(text) {
+    var tip = L.DomUtil.create('li', '');
+    tip.textContent = text;
+    return tip;
+  }
+
   function searchMoveTo(latlng, title, map) {
     map.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 });
     latlng.layer.openPopup();
@@ -249,7 +256,7 @@
   var khgeo = {
     fold: fold, classify: classify, zonesLayer: zonesLayer, districtsLayer: districtsLayer, legend: legend,
     outlineEditor: outlineEditor,
-    searchFilter: searchFilter, searchMoveTo: searchMoveTo, drawn: 0, pending: 0
+    searchFilter: searchFilter, searchMoveTo: searchMoveTo, searchTip: searchTip, drawn: 0, pending: 0
   };
   global.khgeo = khgeo;
 }(window));
