@@ -142,3 +142,127 @@ def test_the_map_search_shows_a_zone_name_as_text(database_url, page):
         assert page.page.evaluate("window.pwned") is None
     finally:
         server.stop()
+
+
+# -- 3. agency reports ----------------------------------------------------------------------------------------------
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return buffer.getvalue()
+
+
+def _real_docx() -> bytes:
+    import docx
+
+    buffer = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("Báo cáo năm 2026")
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _real_xlsx() -> bytes:
+    buffer = io.BytesIO()
+    openpyxl.Workbook().save(buffer)
+    return buffer.getvalue()
+
+
+ODT_CONTENT = (
+    b'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+    b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"><office:body/></office:document-content>'
+)
+ODT_MIME = b"application/vnd.oasis.opendocument.text"
+DOCUMENTS = {
+    "real.docx": (_real_docx, True),
+    "real.xlsx": (_real_xlsx, True),
+    "real.odt": (lambda: _zip({"mimetype": ODT_MIME, "content.xml": ODT_CONTENT}), True),
+    "fake.docx": (lambda: _zip({"word/document.xml": b"not xml at all", "word/x.exe": b"MZ"}), False),
+    "fake.xlsx": (lambda: _zip({"xl/workbook.xml": b"<nope"}), False),
+    "fake.odt": (lambda: _zip({"mimetype": ODT_MIME, "content.xml": b"<unclosed"}), False),
+    "sheet-as-text.odt": (
+        lambda: _zip(
+            {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": ODT_CONTENT}
+        ),
+        False,
+    ),
+    "docx-as-xlsx.xlsx": (_real_docx, False),
+}
+
+
+@pytest.fixture
+def reporter(app, db):
+    """(session, agency, user) of the provincial Department of Industry and Trade, in an English request."""
+    from khgeo.models import Agency
+    from khgeo.services import accounts
+
+    with app.test_request_context("/?lang=en"), db.session() as session:
+        user = accounts.create_user(session, "sct-hardening", "correct horse battery", "viewer", agency="SCT")
+        agency = session.scalars(select(Agency).where(Agency.code == "SCT")).one()
+        yield session, agency, user
+
+
+def _submit(reporter, **fields):
+    import datetime as dt
+
+    from khgeo.services import reporting
+
+    session, agency, user = reporter
+    values = {"summary": "Báo cáo", "items": {}, "attachment": None} | fields
+    return reporting.submit_report(session, agency, 2026, user, today=dt.date(2026, 11, 26), **values)
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_office_attachments_must_open_as_the_document_they_claim_to_be(reporter, name):
+    from khgeo.errors import ValidationFailed
+
+    build, accepted = DOCUMENTS[name]
+    if accepted:
+        report = _submit(reporter, attachment=(build(), name))
+        assert report.attachment_name == name
+        return
+    with pytest.raises(ValidationFailed) as raised:
+        _submit(reporter, attachment=(build(), name))
+    assert name in str(raised.value.errors["attachment"])
+    assert "document" in str(raised.value.errors["attachment"])
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("bao\x00cao\x07.pdf", "baocao.pdf"),
+        ("bao-cao\u202egpj.pdf", "bao-caogpj.pdf"),  # would read "bao-caofdp.jpg"
+        ("\u2066tai-lieu\u2069\u200f.pdf", "tai-lieu.pdf"),
+        ("C:\\Users\\x\\..\\bao cao.pdf", "bao cao.pdf"),
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("\x00\u202e.pdf", "tep-dinh-kem.pdf"),
+        ("Báo cáo " + "rất dài " * 60 + ".pdf", None),
+    ],
+)
+def test_attachment_names_lose_control_and_bidi_characters_and_keep_their_extension(reporter, given, kept):
+    report = _submit(reporter, attachment=(b"%PDF-1.7\n%%EOF", given))
+    stored = report.attachment_name
+    assert stored.endswith(".pdf") and len(stored) <= 120
+    assert not any(
+        ord(char) < 32 or 0x202A <= ord(char) <= 0x202E or 0x2066 <= ord(char) <= 0x2069 for char in stored
+    )
+    if kept is not None:
+        assert stored == kept
+    else:
+        assert stored.startswith("Báo cáo rất dài")
+
+
+def test_summaries_and_items_have_a_length_cap_with_a_clear_message(reporter):
+    from khgeo.errors import ValidationFailed
+    from khgeo.models import AgencyReport
+    from khgeo.services import reporting
+
+    session = reporter[0]
+    with pytest.raises(ValidationFailed) as raised:
+        _submit(reporter, summary="x" * (reporting.MAX_SUMMARY_TEXT + 1), items={"II.3.4.2": "y" * 9000})
+    assert (
+        str(raised.value.errors["summary"]) == f"Too long ({reporting.MAX_SUMMARY_TEXT} characters at most)."
+    )
+    assert "Too long" in str(raised.value.errors["item-II.3.4.2"])
+    assert session.scalar(select(AgencyReport.id)) is None
