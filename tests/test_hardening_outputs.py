@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -266,3 +267,108 @@ def test_summaries_and_items_have_a_length_cap_with_a_clear_message(reporter):
     )
     assert "Too long" in str(raised.value.errors["item-II.3.4.2"])
     assert session.scalar(select(AgencyReport.id)) is None
+
+
+# -- 4. restore -----------------------------------------------------------------------------------------------------
+def _scratch_copy(pg_cluster, db, tmp_path, sql: str = "") -> Path:
+    """A backup of a copy of the test database after running ``sql`` on it (as a hostile source would)."""
+    from khgeo import backup
+    from khgeo.db import Database
+    from tests.conftest import new_database
+
+    source = Database(pg_cluster.url(new_database(pg_cluster)))
+    try:
+        if sql:
+            with source.engine.begin() as conn:
+                conn.exec_driver_sql(sql)
+        dump = tmp_path / "hostile.dump"
+        backup.backup(source, dump)
+        return dump
+    finally:
+        source.engine.dispose()
+
+
+HOSTILE_SQL = """
+CREATE FUNCTION public.evil() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  COPY (SELECT 1) TO PROGRAM 'touch /tmp/khgeo-restore-pwned';
+  RETURN NEW;
+END $$;
+CREATE TRIGGER evil BEFORE INSERT OR UPDATE ON public.zones FOR EACH ROW EXECUTE FUNCTION public.evil();
+CREATE VIEW public.zone_names AS SELECT name FROM public.zones;
+"""
+
+
+def _routines_and_triggers(database) -> tuple[list, list]:
+    from sqlalchemy import text
+
+    with database.engine.connect() as conn:
+        routines = conn.execute(
+            text(
+                "SELECT proname FROM pg_proc p WHERE pronamespace = 'public'::regnamespace AND NOT EXISTS "
+                "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+            )
+        ).all()
+        triggers = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).all()
+    return routines, triggers
+
+
+def test_a_restore_leaves_out_functions_triggers_and_views_of_a_hostile_dump(pg_cluster, db, tmp_path):
+    from khgeo import backup
+    from khgeo.db import Database
+    from tests.conftest import new_database
+    from tests.test_operations import snapshot
+
+    dump = _scratch_copy(pg_cluster, db, tmp_path, HOSTILE_SQL)
+    target = Database(pg_cluster.url(new_database(pg_cluster, template=None)))
+    try:
+        plan = backup.restore(target, dump)
+        assert any(entry.startswith("FUNCTION public evil") for entry in plan.skipped)
+        assert any(entry.startswith("TRIGGER public zones evil") for entry in plan.skipped)
+        assert any(entry.startswith("VIEW public zone_names") for entry in plan.skipped)
+        assert _routines_and_triggers(target) == ([], [])
+        assert snapshot(target) == snapshot(db)
+        with target.engine.begin() as conn:  # a write after the restore runs no code from the dump
+            conn.exec_driver_sql("UPDATE zones SET name = name || ''")
+    finally:
+        target.engine.dispose()
+
+
+def test_a_dump_with_code_inside_a_kept_object_is_refused_and_changes_nothing(pg_cluster, db, tmp_path):
+    from khgeo import backup
+    from tests.test_operations import snapshot
+
+    dump = _scratch_copy(
+        pg_cluster, db, tmp_path, "COMMENT ON TABLE public.zones IS $$x'; COPY zones TO PROGRAM 'id'; --$$"
+    )
+    before = snapshot(db)
+    with pytest.raises(backup.BackupError, match="PROGRAM"):
+        backup.restore(db, dump, force=True)
+    assert snapshot(db) == before
+
+
+def test_a_dump_from_a_newer_schema_is_refused_naming_both_revisions(pg_cluster, db, tmp_path):
+    from khgeo import backup, migrate
+    from tests.test_operations import snapshot
+
+    dump = _scratch_copy(pg_cluster, db, tmp_path, "UPDATE alembic_version SET version_num = '9999_future'")
+    before = snapshot(db)
+    with pytest.raises(backup.BackupError) as raised:
+        backup.restore(db, dump, force=True)
+    assert "9999_future" in str(raised.value) and migrate.head_revision() in str(raised.value)
+    assert snapshot(db) == before
+
+
+def test_a_restore_drops_tables_the_dump_does_not_have(pg_cluster, db, tmp_path):
+    from khgeo import backup
+    from tests.test_operations import snapshot
+
+    dump = _scratch_copy(pg_cluster, db, tmp_path)
+    with db.engine.begin() as conn:  # as a newer migration would have left it, with a key into zones
+        conn.exec_driver_sql("CREATE TABLE zone_leftovers (zone_id int REFERENCES zones(id), note text)")
+        conn.exec_driver_sql("INSERT INTO zone_leftovers SELECT id, 'x' FROM zones")
+    backup.restore(db, dump, force=True)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT to_regclass('public.zone_leftovers')").scalar() is None
+    assert _routines_and_triggers(db) == ([], [])
+    assert snapshot(db)["zones"]
