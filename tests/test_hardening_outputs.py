@@ -372,3 +372,48 @@ def test_a_restore_drops_tables_the_dump_does_not_have(pg_cluster, db, tmp_path)
         assert conn.exec_driver_sql("SELECT to_regclass('public.zone_leftovers')").scalar() is None
     assert _routines_and_triggers(db) == ([], [])
     assert snapshot(db)["zones"]
+
+
+# -- 5. KHGEO_PUBLIC_URL --------------------------------------------------------------------------------------------
+PUBLIC = "https://khgeo.bacgiang.example/gis"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ogcapi/",
+        "/ogcapi/?f=html",
+        "/ogcapi/conformance",
+        "/ogcapi/collections",
+        "/ogcapi/collections/zones",
+        "/ogcapi/collections/zones/items?limit=2",
+        "/ogcapi/collections/zones/items?limit=2&f=html",
+        "/ogcapi/collections/zones/items/kcn-van-trung",
+        "/ogcapi/api",
+    ],
+)
+def test_with_a_public_url_links_never_follow_the_host_header(database_url, path):
+    app = make_app(database_url, KHGEO_PUBLIC_URL=PUBLIC + "/")
+    try:
+        response = app.test_client().get(path, headers={"Host": "evil.example"})
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        assert "evil.example" not in body
+        urls = set(re.findall(r"https?://[^\"'<>\s]+", body))
+        ours = {
+            url for url in urls if "/ogcapi" in url and "opengis.net" not in url
+        }  # not the standards' URIs
+        assert ours, "the document links to itself"
+        assert all(url.startswith(PUBLIC + "/ogcapi") for url in ours)
+    finally:
+        app.extensions["khgeo.db"].engine.dispose()
+
+
+def test_a_public_url_must_be_an_address():
+    from khgeo.config import load_settings
+    from khgeo.errors import ConfigError
+
+    for bad in ("khgeo.example", "ftp://x.example", "https://x.example/?a=1"):
+        with pytest.raises(ConfigError, match="KHGEO_PUBLIC_URL"):
+            load_settings(environ={"KHGEO_PUBLIC_URL": bad})
+    assert load_settings(environ={"KHGEO_PUBLIC_URL": PUBLIC + "/"})["KHGEO_PUBLIC_URL"] == PUBLIC
