@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -417,3 +419,60 @@ def test_a_public_url_must_be_an_address():
         with pytest.raises(ConfigError, match="KHGEO_PUBLIC_URL"):
             load_settings(environ={"KHGEO_PUBLIC_URL": bad})
     assert load_settings(environ={"KHGEO_PUBLIC_URL": PUBLIC + "/"})["KHGEO_PUBLIC_URL"] == PUBLIC
+
+
+# -- 6. error logs --------------------------------------------------------------------------------------------------
+SECRET = "BÍ MẬT 123"
+
+
+def _logged(caplog) -> str:
+    return "\n".join(
+        f"{record.getMessage()}\n{record.exc_text or ''}\n{record.exc_info or ''}"
+        for record in caplog.records
+    )
+
+
+def test_a_failing_update_logs_where_and_what_shape_but_never_the_note(app, db, caplog):
+    from khgeo.services import accounts
+
+    with db.session() as session:
+        accounts.create_user(session, "bql-logs", "correct horse battery", "admin")
+        token = accounts.new_token(session, "bql-logs")
+    with db.engine.begin() as conn:  # the database refuses the row, quoting it: "Failing row contains (…)"
+        conn.exec_driver_sql(
+            "ALTER TABLE zone_updates ADD CONSTRAINT no_secrets CHECK (position('BÍ MẬT' in note) = 0)"
+        )
+    caplog.set_level(logging.DEBUG)
+    response = app.test_client().patch(
+        "/api/zones/kcn-van-trung",
+        json={"note": SECRET, "infrastructure_pct": 55, "as_of": "2026-11-20"},
+        headers={"Authorization": f"Bearer {token}", "If-Match": "*", "X-Request-ID": "req-42"},
+    )
+    assert response.status_code == 500 and SECRET not in response.get_data(as_text=True)
+    logged = _logged(caplog)
+    assert "IntegrityError" in logged and "/api/zones/kcn-van-trung" in logged and "req-42" in logged
+    assert f"note:json:{len(json.dumps(SECRET))}" in logged
+    assert SECRET not in logged and "BÍ" not in logged and json.dumps(SECRET) not in logged
+
+
+def test_a_failing_form_with_a_photo_logs_sizes_not_the_text_or_the_bytes(app, caplog):
+    photo = b"\xff\xd8\xff\xe0PHOTO-BYTES-" + b"x" * 100
+    caplog.set_level(logging.DEBUG)
+    with app.test_request_context(
+        "/zones/kcn-van-trung/update",
+        method="POST",
+        data={"note": SECRET, "photos": (io.BytesIO(photo), "anh.jpg")},
+        content_type="multipart/form-data",
+    ):
+        try:
+            raise RuntimeError(f"could not save {SECRET}")  # an exception that quotes what it was given
+        except RuntimeError as exc:
+            response = app.handle_user_exception(exc)
+    assert response[1] == 500
+    logged = _logged(caplog)
+    assert (
+        "RuntimeError" in logged
+        and f"note:{len(SECRET)}" in logged
+        and f"photos:file:{len(photo)}B" in logged
+    )
+    assert SECRET not in logged and "PHOTO-BYTES" not in logged and "anh.jpg" not in logged
