@@ -80,6 +80,12 @@ def get_db() -> Database:
     return current_app.extensions["khgeo.db"]
 
 
+def public_root() -> str:
+    """The address khgeo is reached at, without a trailing slash: KHGEO_PUBLIC_URL when set, so a forged Host
+    header never ends up in a link; else the request's own root."""
+    return (current_app.config.get("KHGEO_PUBLIC_URL") or request.url_root).rstrip("/")
+
+
 def get_session() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db_session" not in g:

@@ -354,7 +354,9 @@ def restore_command(dump: str, force: bool) -> None:
     """Restore a backup made with `khgeo backup` (refuses a non-empty database without --force)."""
     from khgeo import backup, migrate
 
-    backup.restore(get_db(), dump, force=force)
+    plan = backup.restore(get_db(), dump, force=force)
+    for entry in plan.skipped:
+        click.echo(f"left out (not khgeo's): {entry}", err=True)
     click.echo(f"restored {dump} (schema {migrate.current_revision(get_db())})")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from khgeo.clock import DEFAULT_TIMEZONE, parse_date, parse_instant, parse_timezone
 from khgeo.errors import ConfigError
@@ -60,6 +61,18 @@ def _database_url(value: str) -> str:
         if value.startswith("postgresql://")
         else value
     )
+
+
+def _public_url(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            "must be the address users open, such as https://khgeo.example.gov.vn (no ?query or #)"
+        )
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,14 @@ SETTINGS: tuple[Setting, ...] = (
         "200000",
         "Most vertices all the outlines of one imported file may have together; a larger file is refused.",
         _positive_int,
+    ),
+    Setting(
+        "KHGEO_PUBLIC_URL",
+        "",
+        "The address users reach khgeo at (https://khgeo.example.gov.vn, with a path if it is served under one). "
+        "Links khgeo writes into documents (the OGC API, its OpenAPI definition) start with it instead of the "
+        "request's Host header; empty: from the request.",
+        _public_url,
     ),
     Setting("KHGEO_LOG_LEVEL", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).", lambda v: v.upper()),
     Setting("KHGEO_DEFAULT_LOCALE", "vi", "Default UI language (vi or en).", _locale),

@@ -27,6 +27,7 @@ class Database:
         self.engine: Engine = create_engine(
             url,
             pool_pre_ping=True,  # a restarted server costs one failed ping, not an error page
+            hide_parameters=True,  # error messages (and so logs) never quote the values users sent
             pool_size=5,
             max_overflow=10,
             connect_args={"connect_timeout": 5, "application_name": "khgeo"},

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import re
+import traceback
+import uuid
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -119,5 +124,60 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         _rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.error(
+            "unhandled %s on %s %s [request %s] %s\n%s",
+            _exception_chain(exc),
+            request.method,
+            request.path,
+            _request_id(),
+            _request_shape(),
+            "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__))).rstrip(),
+        )
         return error_response(500, _("Something went wrong on our side. The error has been logged."))
+
+
+# What the log says about a failed request: where it failed and the shape of what was sent, never the values.
+# Notes, reports and photos are users' words and pictures, and exception messages quote them (a database's
+# "Failing row contains (…)", SQLAlchemy's "[parameters: …]"), so only exception class names are logged.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id() -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:12]
+
+
+def _exception_chain(exc: BaseException) -> str:
+    names, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names.append(type(current).__qualname__)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(names)
+
+
+def _size(stream) -> int:
+    try:
+        position = stream.tell()
+        stream.seek(0, io.SEEK_END)
+        size = stream.tell()
+        stream.seek(position)
+        return size
+    except (OSError, ValueError, AttributeError):
+        return -1
+
+
+def _request_shape() -> str:
+    """Field names with their sizes (characters, or bytes for files): enough to reproduce, nothing to read."""
+    parts = [f"{name}:{len(value)}" for name, value in request.form.items(multi=True)]
+    parts += [f"{name}:file:{_size(upload.stream)}B" for name, upload in request.files.items(multi=True)]
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            parts += [f"{name}:json:{len(json.dumps(value, default=str))}" for name, value in body.items()]
+        else:
+            parts.append(f"json body:{request.content_length or 0}B")
+    elif not parts and request.content_length:
+        parts.append(f"body:{request.content_length}B")
+    return "fields " + (", ".join(parts) if parts else "none")

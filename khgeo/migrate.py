@@ -28,6 +28,11 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code's migrations know (a database at any of them can be upgraded)."""
+    return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+
+
 def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

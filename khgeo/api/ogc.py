@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, Response, render_template, request
 
-from khgeo.app import get_session
+from khgeo.app import get_session, public_root
 from khgeo.errors import KhgeoError
 from khgeo.services import ogc
 from khgeo.services.ogc_openapi import openapi_document
@@ -23,7 +23,7 @@ _NEGOTIATED = [ogc.JSON_TYPE, ogc.GEOJSON, ogc.OPENAPI_JSON, ogc.HTML]
 
 
 def _base() -> str:
-    return request.url_root.rstrip("/") + "/ogcapi"
+    return public_root() + "/ogcapi"
 
 
 def _args() -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from khgeo.models import AuditEvent, User
+from khgeo.services.spreadsheet import csv_guard
 
 log = logging.getLogger("khgeo.audit")
 
@@ -70,11 +71,6 @@ def list_events(
     return list(session.scalars(query))
 
 
-def _cell(value: str) -> str:
-    # a cell that starts like a formula is shown as text by spreadsheets (CSV injection)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def to_csv(events: list[AuditEvent]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -83,12 +79,12 @@ def to_csv(events: list[AuditEvent]) -> str:
         writer.writerow(
             [
                 event.at.astimezone(dt.UTC).isoformat(),
-                _cell(event.username),
+                csv_guard(event.username),
                 event.action,
                 event.entity_type,
-                _cell(event.entity_id),
-                _cell(json.dumps(event.changes, ensure_ascii=False)),
-                _cell(json.dumps(event.context, ensure_ascii=False)),
+                csv_guard(event.entity_id),
+                csv_guard(json.dumps(event.changes, ensure_ascii=False)),
+                csv_guard(json.dumps(event.context, ensure_ascii=False)),
             ]
         )
     return buffer.getvalue()

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
+from khgeo.services.spreadsheet import append_row, csv_guard
 from khgeo.services.transfer_fields import (
     EXPORT_COLUMNS,
     GEOMETRY_SOURCE_LABELS_VI,
@@ -250,13 +251,6 @@ def _shapefile(rows: list[_Row]) -> bytes:
         return buffer.getvalue()
 
 
-def _safe_text(value: Any) -> Any:
-    # a cell that starts like a formula is shown as text by spreadsheets (CSV injection)
-    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(rows: list[_Row]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -265,7 +259,7 @@ def _csv(rows: list[_Row]) -> bytes:
         cells = []
         for column in EXPORT_COLUMNS:
             value = _cell(column, row.properties.get(column.key))
-            cells.append("" if value is None or value is pd.NA else _safe_text(value))
+            cells.append("" if value is None or value is pd.NA else csv_guard(value))
         writer.writerow([*cells, row.wkt or ""])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -289,7 +283,7 @@ def _xlsx_value(column, value: Any) -> Any:
         return dt.date.fromisoformat(value)
     if column.kind == "datetime":
         return clock.local(dt.datetime.fromisoformat(value)).replace(tzinfo=None, microsecond=0)
-    return _safe_text(value)
+    return value
 
 
 def _xlsx(rows: list[_Row]) -> bytes:
@@ -305,7 +299,7 @@ def _xlsx(rows: list[_Row]) -> bytes:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         values = [_xlsx_value(column, row.properties.get(column.key)) for column in EXPORT_COLUMNS]
-        sheet.append([*values, row.lon, row.lat])
+        append_row(sheet, [*values, row.lon, row.lat])
     for index, (header, number_format) in enumerate(zip(headers, formats, strict=True), start=1):
         letter = get_column_letter(index)
         widths = [len(header) * 0.8]

@@ -44,6 +44,7 @@ from shapely.geometry.base import BaseGeometry
 
 from khgeo.errors import KhgeoError
 from khgeo.numbers import parse_decimal
+from khgeo.services.spreadsheet import csv_unguard
 from khgeo.services.transfer_fields import (
     LAT_NAMES,
     LON_NAMES,
@@ -588,16 +589,19 @@ def _read_csv(path: Path, *, encoding: str | None) -> SourceData:
         raise ImportFileError(_l("The file is empty."))
     first_line = text[:MAX_SNIFF_CHARS].split("\n", 1)[0]
     try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
+    # only the delimiter is guessed: quoting is always the spreadsheets' ("" inside a quoted cell is one "),
+    # which a header line without quotes would otherwise make the sniffer turn off
     try:
         rows = []
-        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+        for row in csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter):
             rows.append(row)
             _check_table_size(len(rows), _width(row))
     except csv.Error:
         raise ImportFileError(_l("The CSV file is damaged (a quoted cell is never closed?).")) from None
+    rows = [[csv_unguard(cell) for cell in row] for row in rows]  # khgeo's own formula guard
     return _table("CSV", rows, sheet=None, encoding=encoding or "utf-8")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from khgeo.models import Task, Zone, ZoneUpdate
+from khgeo.services.spreadsheet import append_row
 
 # II.3.1 (BQL, monthly): the zones whose site clearance the plan chases
 CLEARANCE_TASK = "II.3.1.2"
@@ -140,11 +141,11 @@ def to_xlsx(title: str, headers: list[str], rows: list[list]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
-    sheet.append(headers)
+    append_row(sheet, headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        append_row(sheet, [float(v) if isinstance(v, Decimal) else v for v in row])
     for column, header in enumerate(headers, start=1):
         values = [
             str(header),

@@ -36,6 +36,7 @@ from khgeo.services.report_docx import (
     period_name,
     wwtp_label,
 )
+from khgeo.services.spreadsheet import set_value
 
 CREATOR = "khgeo — Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"
 COUNT_LABELS = {
@@ -124,9 +125,7 @@ def _write_table(sheet: Worksheet, columns: Sequence[Column], rows: Iterable[Seq
         for column_index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
             if isinstance(value, str):
                 value = clean_text(value)
-            cell = sheet.cell(row=row_index, column=column_index, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
+            cell = set_value(sheet.cell(row=row_index, column=column_index), value)
             if column.kind in FORMATS:
                 cell.number_format = FORMATS[column.kind]
             widths[column_index - 1] = max(widths[column_index - 1], _display_width(value) + 2)

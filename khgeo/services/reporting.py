@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,6 +25,7 @@ from khgeo.models import Agency, AgencyReport, AgencyReportItem, Task, User, tas
 from khgeo.services.audit import record
 from khgeo.services.tasks import yearly_due_date
 
+log = logging.getLogger(__name__)
 AGENCY_REPORT_TASK = "III.1"
 BOARD_REPORT_TASK = "III.2.1"
 FIRST_YEAR = 2022  # the plan was issued in October 2022
@@ -32,7 +37,16 @@ _DOCUMENT_SIGNATURES = {
     b"PK\x03\x04": ("application/zip", (".docx", ".xlsx", ".odt", ".ods")),  # OOXML / OpenDocument are zips
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": ("application/x-ole-storage", (".doc", ".xls")),
 }
-_OOXML_MEMBERS = {".docx": "word/", ".xlsx": "xl/", ".odt": "mimetype", ".ods": "mimetype"}
+_ODF_MIMETYPES = {
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_ATTACHMENT_NAME = 120
+MAX_SUMMARY_TEXT = 20000
+# explicit directional embeddings/overrides/isolates (U+202A–U+202E, U+2066–U+2069) and the invisible marks
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 _CONTENT_TYPES = {
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -154,16 +168,47 @@ def get_report(session: Session, agency: Agency, year: int) -> AgencyReport | No
     ).one_or_none()
 
 
+def attachment_name(filename: str) -> str:
+    """An uploaded file's name as khgeo keeps and shows it: no folders, no control characters (NUL included), no
+    bidirectional overrides (which make "report\u202excod.exe" read "report.docx"), at most MAX_ATTACHMENT_NAME
+    characters with the extension kept."""
+    name = unicodedata.normalize("NFC", filename).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        char
+        for char in name
+        if char not in _BIDI_CONTROLS and unicodedata.category(char) not in ("Cc", "Cs", "Co", "Cn")
+    )
+    name = " ".join(name.split())
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not extension or len(extension) > 10 or " " in extension:
+        stem, extension = name, ""
+    extension = f".{extension}" if extension else ""
+    stem = stem.strip(". ")[: MAX_ATTACHMENT_NAME - len(extension)].rstrip(". ") or "tep-dinh-kem"
+    return stem + extension
+
+
 def check_attachment(data: bytes, filename: str) -> str:
-    """The content type of a document attachment; ValidationFailed if it is not a document."""
+    """The content type of a document attachment; ValidationFailed if it is not a document.
+
+    A Word, Excel or OpenDocument file is opened as one (python-docx, openpyxl, the ODF mimetype and a parsed
+    content.xml): "a zip with a word/ folder" is not enough.
+    """
     name = filename.lower()
     extension = name[name.rfind(".") :] if "." in name else ""
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise ValidationFailed({"attachment": _l("The attachment is larger than 20 MB.")})
     for signature, (_kind, extensions) in _DOCUMENT_SIGNATURES.items():
         if data.startswith(signature) and extension in extensions:
-            if signature == b"PK\x03\x04" and not _zip_holds(data, _OOXML_MEMBERS[extension]):
-                break
+            if signature == b"PK\x03\x04" and not _opens_as(data, extension):
+                raise ValidationFailed(
+                    {
+                        "attachment": _l(
+                            "%(name)s cannot be opened as the document its name says: it is damaged or "
+                            "something else.",
+                            name=filename,
+                        )
+                    }
+                )
             return _CONTENT_TYPES[extension]
     raise ValidationFailed(
         {
@@ -174,12 +219,37 @@ def check_attachment(data: bytes, filename: str) -> str:
     )
 
 
-def _zip_holds(data: bytes, prefix: str) -> bool:
+def _opens_as(data: bytes, extension: str) -> bool:
+    """Whether a zip-based office file really is a document of its extension's kind."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return any(member.startswith(prefix) for member in archive.namelist())
-    except zipfile.BadZipFile:
+            members = archive.infolist()
+            if len(members) > 10_000 or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+                return False  # a zip bomb dressed as a document
+            if extension in _ODF_MIMETYPES:
+                if archive.read("mimetype").decode("ascii", "replace").strip() != _ODF_MIMETYPES[extension]:
+                    return False
+                etree.fromstring(archive.read("content.xml"), _SAFE_XML)
+                return True
+        if extension == ".docx":
+            import docx
+
+            docx.Document(io.BytesIO(data))
+            return True
+        if extension == ".xlsx":
+            from openpyxl import load_workbook
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                workbook = load_workbook(io.BytesIO(data), read_only=True)
+                try:
+                    return len(workbook.sheetnames) > 0
+                finally:
+                    workbook.close()
+    except Exception as exc:  # zipfile, lxml, python-docx and openpyxl each raise their own kinds
+        log.info("attachment is not a %s document: %s", extension, type(exc).__name__)
         return False
+    return False
 
 
 def submit_report(
@@ -200,10 +270,18 @@ def submit_report(
     unknown = set(items) - allowed
     if unknown:
         errors["items"] = _l("These tasks are not your agency's: %(ids)s", ids=", ".join(sorted(unknown)))
+    if len(summary) > MAX_SUMMARY_TEXT:
+        errors["summary"] = _l("Too long (%(n)d characters at most).", n=MAX_SUMMARY_TEXT)
     for task_id, text in items.items():
         if len(text) > MAX_ITEM_TEXT:
             errors[f"item-{task_id}"] = _l("Too long (%(n)d characters at most).", n=MAX_ITEM_TEXT)
-    content_type = check_attachment(*attachment) if attachment else None
+    content_type = None
+    if attachment:
+        attachment = (attachment[0], attachment_name(attachment[1]))
+        try:
+            content_type = check_attachment(*attachment)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if not summary.strip() and not any(text.strip() for text in items.values()) and attachment is None:
         errors["summary"] = _l(
             "The report is empty: write a summary, report on a task, or attach the report."
@@ -224,7 +302,7 @@ def submit_report(
         if text.strip()
     ]
     if attachment:
-        report.attachment, report.attachment_name = attachment[0], attachment[1][:200]
+        report.attachment, report.attachment_name = attachment
         report.attachment_type = content_type
     record(
         session,
