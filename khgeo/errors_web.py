@@ -111,7 +111,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(IntegrityError)
     def _conflicting_write(exc: IntegrityError):
-        # two requests created the same thing at the same moment (a unique code): the later one lost the race
+        # two requests created the same thing at the same moment (a unique code): the later one lost the race;
+        # any other broken constraint is a fault of khgeo's, logged as one
+        if getattr(exc.orig, "sqlstate", None) != "23505":  # unique_violation
+            return _unexpected(exc)
         _rollback()
         log.warning(
             "integrity error on %s: %s", request.path, exc.orig.__class__.__name__ if exc.orig else exc

@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from khgeo.cli import main
 from khgeo.models import Zone
-from khgeo.services import audit
+from khgeo.services import accounts, audit
 from khgeo.services.spreadsheet import csv_guard, csv_unguard
 from tests.conftest import LiveServer, make_app
+from tests.test_updates_rules import login
 
 HOSTILE_NAMES = ["=1+1", "+SUM(A1)", "-2+3", "@x", "\tx", "\rx"]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -72,6 +73,9 @@ CSVS = {
 
 @pytest.mark.parametrize("output", SPREADSHEETS)
 def test_no_xlsx_cell_is_a_formula_and_names_show_exactly(client, db, hostile_zones, output):
+    with db.session() as session:  # planning sheets and the consolidated report are for logged-in users
+        accounts.create_user(session, "bql-sheets", "correct horse battery", "admin")
+    assert login(client, "bql-sheets", "correct horse battery").status_code == 302
     body = SPREADSHEETS[output](client, db)
     assert body.startswith(b"PK")
     cells = _xlsx_cells(body)
@@ -443,10 +447,11 @@ def test_a_failing_update_logs_where_and_what_shape_but_never_the_note(app, db, 
             "ALTER TABLE zone_updates ADD CONSTRAINT no_secrets CHECK (position('BÍ MẬT' in note) = 0)"
         )
     caplog.set_level(logging.DEBUG)
+    etag = app.test_client().get("/api/zones/kcn-van-trung").headers["ETag"]
     response = app.test_client().patch(
         "/api/zones/kcn-van-trung",
         json={"note": SECRET, "infrastructure_pct": 55, "as_of": "2026-11-20"},
-        headers={"Authorization": f"Bearer {token}", "If-Match": "*", "X-Request-ID": "req-42"},
+        headers={"Authorization": f"Bearer {token}", "If-Match": etag, "X-Request-ID": "req-42"},
     )
     assert response.status_code == 500 and SECRET not in response.get_data(as_text=True)
     logged = _logged(caplog)

@@ -155,7 +155,7 @@ def test_the_app_survives_a_database_restart_without_being_restarted(own_cluster
         assert requests.get(f"{server.url}/api/zones", timeout=10).status_code == 200
         own_cluster.stop()
         health = requests.get(f"{server.url}/healthz", timeout=10)
-        assert health.status_code == 503 and health.json()["database"] == "unavailable"
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
         api = requests.get(f"{server.url}/api/zones", timeout=10)
         assert api.status_code == 503 and api.json()["error"]["status"] == 503
         page = requests.get(f"{server.url}/zones/kcn-quang-chau", timeout=10)
