@@ -56,24 +56,31 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.geo import crs as geo_crs
-from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
+from khgeo.models import WWTP_STATUSES, District, User, Zone
 from khgeo.services.audit import record
 from khgeo.services.geometry import PLAUSIBLE_AREA_RATIO, PROVINCE_TOLERANCE_DEG
 from khgeo.services.import_files import ImportFileError, SourceData, text_problem
 from khgeo.services.transfer_fields import (
     IMPORT_TARGETS,
-    OPERATING_LABELS_VI,
     WWTP_LABELS_VI,
     map_columns,
 )
 from khgeo.services.updates import STATUS_FIELDS, snapshot, validate
-from khgeo.text import fold, slugify
+from khgeo.services.zone_info import (
+    CODE_PATTERN,
+    InfoLookups,
+    coded_choice,
+    new_zone_code,
+    split_kind_prefix,
+    validate_info,
+    zone_kind,
+)
+from khgeo.text import fold
 
 # Two outlines closer than this everywhere (Hausdorff distance, metres) are the same outline: a GeoJSON export
 # rounds coordinates to 6 decimals (≤ 0.08 m in Bắc Giang), so an exported file re-imports as "unchanged".
 SAME_OUTLINE_M = 0.15
 DB_BATCH = 500
-MAX_TEXT = {"name": 200, "developer": 500, "code": 60}
 DECIMALS = {
     "stated_area_ha": 2,
     "clearance_area_ha": 2,
@@ -82,16 +89,17 @@ DECIMALS = {
     "infrastructure_pct": 2,
     "occupancy_pct": 2,
 }
-MAX_STATED_AREA_HA = Decimal("100000")
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
-KIND_NAMES = {
-    "kcn": "KCN",
-    "khu cong nghiep": "KCN",
-    "industrial zone": "KCN",
-    "ccn": "CCN",
-    "cum cong nghiep": "CCN",
-    "industrial cluster": "CCN",
-}
+# the zone's facts a file can set, checked by khgeo.services.zone_info.validate_info
+FACT_FIELDS = (
+    "name",
+    "kind",
+    "aliases",
+    "communes",
+    "developer",
+    "district",
+    "stated_area_ha",
+    "operating_status",
+)
 NAME_FIELDS = ("name", "aliases", "developer", "district", "communes")  # checked for legacy font encodings
 ACTIONS = ("create", "update", "unchanged", "rejected")
 VN2000_TRANSFORMATION = (
@@ -618,39 +626,18 @@ def _index(session: Session) -> _Index:
     )
 
 
-def split_kind_prefix(name: str) -> tuple[str | None, str]:
-    """ "Cụm công nghiệp Đồng Đình" → ("CCN", "Đồng Đình"); "KCN Vân Trung" → ("KCN", "Vân Trung")."""
-    folded = fold(name)
-    for prefix, kind in KIND_NAMES.items():
-        if folded.startswith(prefix + " "):
-            return kind, " ".join(name.split()[len(prefix.split()) :])
-    return None, " ".join(name.split())
-
-
-def _kind(raw: Any) -> str | None:
-    return KIND_NAMES.get(fold(str(raw)).strip())
-
-
-def _choice(raw: Any, keys: tuple[str, ...], labels: dict[str, str]) -> tuple[bool, str | None]:
-    """(understood, value) for a stored code given as the code itself or its Vietnamese/English label."""
-    folded = fold(str(raw))
-    if folded in ("unknown", "chua ro"):
-        return True, None
-    for key in keys:
-        if folded in (key, fold(key.replace("_", " ")), fold(labels.get(key, ""))):
-            return True, key
-    if folded == "no central plant" and "none" in keys:
-        return True, "none"
-    return False, None
-
-
-def _text_list(raw: Any) -> list[str]:
-    items = raw if isinstance(raw, list) else re.split(r"[;|]", str(raw))
-    return [" ".join(str(item).split()) for item in items if str(item).strip()]
-
-
 def _as_date(raw: Any) -> Any:
     return raw.date() if isinstance(raw, dt.datetime) else raw
+
+
+def _lookups(index: _Index) -> InfoLookups:
+    return InfoLookups(
+        districts={code: district.id for code, district in index.districts.items()},
+        district_names=index.district_names,
+        agencies={},  # a file does not set the managing body
+        agency_names={},
+        codes=frozenset(),  # a file's codes are checked by _plan_create (created ones only)
+    )
 
 
 def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today: dt.date) -> dict[str, Any]:
@@ -658,40 +645,16 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
     given = feature.given
     values: dict[str, Any] = {}
     errors: dict[str, Any] = {}
-    if "name" in given:
-        values["name"] = split_kind_prefix(str(given["name"]))[1]
-    if "kind" in given:
-        values["kind"] = _kind(given["kind"])
-        if values["kind"] is None:
-            errors["kind"] = _l("%(value)s is not a zone kind: use KCN or CCN.", value=given["kind"])
-    for name in ("aliases", "communes"):
-        if name in given:
-            values[name] = _text_list(given[name])
-    if "developer" in given:
-        values["developer"] = " ".join(str(given["developer"]).split())
-    for name, limit in MAX_TEXT.items():
-        if len(str(values.get(name, ""))) > limit:
-            errors[name] = _l("Too long (%(n)d characters at most).", n=limit)
-    if "district" in given:
-        raw = str(given["district"]).strip()
-        if isinstance(given["district"], float) and given["district"].is_integer():
-            raw = str(int(given["district"]))
-        code = raw if raw in index.districts else index.district_names.get(fold(raw))
-        if code is None:
-            errors["district"] = _l("Unknown district %(value)s.", value=raw)
-        else:
-            values["district_id"] = index.districts[code].id
-    if "stated_area_ha" in given:
-        try:
-            area = Decimal(str(given["stated_area_ha"]).strip().replace(",", "."))
-        except ArithmeticError:
-            area = None
-        if area is None or not area.is_finite() or not 0 < area <= MAX_STATED_AREA_HA:
-            errors["stated_area_ha"] = _l("The stated area must be a number of hectares above 0.")
-        else:
-            values["stated_area_ha"] = area
+    # the zone's facts: the same check as the admin's form and the API (khgeo.services.zone_info)
+    facts = {name: given[name] for name in FACT_FIELDS if name in given}
+    try:
+        values.update(validate_info(facts, _lookups(index), zone=zone))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if values.get("operating_status", "") is None:
+        del values["operating_status"]  # "unknown" in a file leaves the status as it is, as before
     if "wwtp_status" in given:
-        understood, status = _choice(given["wwtp_status"], WWTP_STATUSES, WWTP_LABELS_VI)
+        understood, status = coded_choice(given["wwtp_status"], WWTP_STATUSES, WWTP_LABELS_VI)
         if not understood:
             errors["wwtp_status"] = _l(
                 "Unknown wastewater status %(value)s: use one of %(allowed)s.",
@@ -700,16 +663,6 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
             )
         elif status is not None:
             values["wwtp_status"] = status
-    if "operating_status" in given:
-        understood, status = _choice(given["operating_status"], OPERATING_STATUSES, OPERATING_LABELS_VI)
-        if not understood:
-            errors["operating_status"] = _l(
-                "Unknown operating status %(value)s: use one of %(allowed)s.",
-                value=given["operating_status"],
-                allowed=", ".join(OPERATING_STATUSES),
-            )
-        elif status is not None:
-            values["operating_status"] = status
     status_data = {name: given[name] for name in STATUS_FIELDS if name in given and name != "wwtp_status"}
     if "wwtp_status" in values:
         status_data["wwtp_status"] = values["wwtp_status"]
@@ -743,7 +696,7 @@ def _match(feature: FeaturePlan, index: _Index, claimed: dict[int, int]) -> Zone
             feature.warnings.append(_l("No zone has the code %(code)s: matched by name instead.", code=code))
     if zone is None and "name" in given:
         prefix_kind, name = split_kind_prefix(str(given["name"]))
-        kind = _kind(given["kind"]) if "kind" in given else prefix_kind
+        kind = zone_kind(given["kind"]) if "kind" in given else prefix_kind
         for how, table in (("name", index.by_name), ("alias", index.by_alias)):
             candidates = [z for z in table.get(fold(name), []) if kind is None or z.kind == kind]
             if len(candidates) > 1:
@@ -811,10 +764,7 @@ def _plan_create(feature: FeaturePlan, values: dict[str, Any], index: _Index) ->
             feature.reject(_l("The code %(code)s appears twice in the file.", code=code))
             return
     else:
-        base = f"{kind.lower()}-{slugify(name)}"[:56]
-        code, suffix = base, 2
-        while code in index.codes:
-            code, suffix = f"{base}-{suffix}", suffix + 1
+        code = new_zone_code(kind, name, index.codes)
     index.codes.add(code)
     if "district_id" not in values and feature.district_code:
         values["district_id"] = index.districts[feature.district_code].id

@@ -14,7 +14,8 @@ def catalogue() -> dict[str, dict]:
 
 
 def describe(field_sources: dict[str, list[str]]) -> list[dict]:
-    """One row per cited source with the fields it supports, in first-cited order."""
+    """One row per cited source with the fields it supports, in first-cited order. A key not in the catalogue is
+    a citation an admin typed: its text is the title, and a web address is also its link."""
     rows: dict[str, dict] = {}
     for field, keys in (field_sources or {}).items():
         for key in keys:
@@ -24,7 +25,9 @@ def describe(field_sources: dict[str, list[str]]) -> list[dict]:
                 {
                     "key": key,
                     "title": entry.get("title", key),
-                    "url": entry.get("url", ""),
+                    "url": entry.get(
+                        "url", key if not entry and key.startswith(("https://", "http://")) else ""
+                    ),
                     "date": entry.get("date", ""),
                     "fields": [],
                 },

@@ -33,6 +33,8 @@ class ZoneFilter:
     bbox: tuple[float, float, float, float] | None = None
     bbox_srid: int = 4326  # the bbox's CRS, in its x/y order (OGC API bbox-crs); 4326: lon/lat
     codes: tuple[str, ...] | None = None  # given zones (a zone's or a task's map); not a user-facing filter
+    # retired zones: False leaves them out (every listing, by default), True lists only them, None both
+    retired: bool | None = False
 
     @property
     def active(self) -> bool:
@@ -100,7 +102,17 @@ def resolve_district_code(session: Session, raw: str) -> str:
     raise BadRequest(_l("Unknown district %(value)s", value=raw), field="district")
 
 
+def monitored() -> ColumnElement[bool]:
+    """The zones still monitored: the one condition that keeps retired zones out of listings, maps, the APIs,
+    exports, planning and reports (``apply_filter`` applies it; queries not built on it use it directly)."""
+    return Zone.retired_at.is_(None)
+
+
 def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
+    if zone_filter.retired is False:
+        query = query.where(monitored())
+    elif zone_filter.retired:
+        query = query.where(Zone.retired_at.is_not(None))
     if zone_filter.codes is not None:
         query = query.where(Zone.code.in_(zone_filter.codes))
     if zone_filter.kind:
@@ -255,7 +267,8 @@ def _collection_statement(zone_filter: ZoneFilter) -> Select:
 
 @lru_cache(maxsize=256)
 def _feature_statement(code: str) -> Select:
-    feature = feature_select(ZoneFilter(codes=(code,))).add_columns(Zone.version).subquery()
+    # one zone by its code, retired or not: its page and its ETag (to restore it) stay reachable
+    feature = feature_select(ZoneFilter(codes=(code,), retired=None)).add_columns(Zone.version).subquery()
     return select(cast(feature.c.feature, String), feature.c.version)
 
 

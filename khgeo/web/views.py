@@ -49,9 +49,9 @@ def zone_page(code: str):
     session = get_session()
     zone = get_zone(session, code)
     indicator = get_indicator(request.args.get("color"))
-    parts = zones_overview_map(
-        session, [zone.code], indicator, zone_bounds(session, ZoneFilter(codes=(zone.code,)))
-    )
+    # a retired zone keeps its page, outline included
+    bounds = zone_bounds(session, ZoneFilter(codes=(zone.code,), retired=None))
+    parts = zones_overview_map(session, [zone.code], indicator, bounds, retired=None)
     timeline = updates.history(session, zone)
     return render_template(
         "zones/zone.html",
@@ -63,6 +63,7 @@ def zone_page(code: str):
         series=updates.chart_series(timeline),
         can_update=authz.can_update_status(current_user, zone),
         can_edit_geometry=authz.can_edit_geometry(current_user),
+        can_edit_info=authz.is_admin(current_user),
     )
 
 
