@@ -447,3 +447,49 @@ def test_retire_from_the_edit_page(app, db, admin, client):
     assert stale.status_code == 303 and zone_row(db, ZONE)["retired_at"] is not None, (
         "a stale restore is refused"
     )
+
+
+# -- in a browser -----------------------------------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), [(360, 740), (1366, 768)])
+def test_the_edit_form_fits_a_phone_and_saves(live_server, browser, width, height):
+    from tests.conftest import PageWatch
+
+    code = "kcn-dinh-tram" if width == 360 else "kcn-van-trung"
+    username = add_user(live_server.app.extensions["khgeo.db"], "admin")[0]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    watch = PageWatch(context.new_page())
+    page = watch.page
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        page.goto(f"{live_server.url}/zones/{code}")
+        page.click("main a:has-text('Sửa thông tin khu')")
+        page.wait_for_url(f"{live_server.url}/zones/{code}/edit")
+
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
+        for field in page.locator(
+            "#zone-edit-form input:visible, #zone-edit-form select, #zone-edit-form textarea"
+        ).all():
+            box = field.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, field.get_attribute("name")
+        save = page.locator("#zone-edit-form button[type=submit]")
+        assert save.bounding_box()["height"] >= 44, "a thumb-sized Save button"
+        assert page.locator("#zone-edit-form select[name=district] option").count() > 5
+
+        new_name = f"Tên mới {width}"
+        page.fill("input[name=name]", new_name)
+        page.fill("input[name=source_name]", "KH-NQ24")
+        page.fill("input[name=note]", "Đổi tên theo quyết định")
+        save.click()
+        page.wait_for_url(f"{live_server.url}/zones/{code}")
+        assert page.locator("h1").inner_text().endswith(new_name)
+        assert page.locator(".flash-success").count() == 1
+        newest = page.locator("ol.timeline > li").first
+        assert "Sửa thông tin khu" in newest.inner_text() and "Đổi tên theo quyết định" in newest.inner_text()
+        assert watch.errors == []
+    finally:
+        context.close()
