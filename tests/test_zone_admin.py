@@ -406,6 +406,10 @@ def test_a_retired_zone_leaves_every_listing_keeps_its_page_and_history_and_can_
     assert exported.status_code == 200
     rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert ZONE not in {row["code"] for row in rows} and len(rows) == total - 1
+    everything = client.get("/export/zones.csv?retired=include").get_data(as_text=True).lstrip("\ufeff")
+    assert ZONE in {row["code"] for row in csv.DictReader(io.StringIO(everything))}, "on request"
+    assert api_codes(client, retired="only") == {ZONE}
+    assert client.get("/api/zones?retired=maybe").status_code == 400
     assert "Quang Châu" not in client.get("/planning").get_data(as_text=True)
     assert ZONE not in client.get("/tasks").get_data(as_text=True)
 

@@ -152,7 +152,7 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
         .order_by(Zone.kind.desc(), Zone.search_text)
     )
     for zone in zones:
-        entries = [u for u in history.get(zone.id, []) if u.kind != "geometry"]
+        entries = [u for u in history.get(zone.id, []) if u.kind not in ("geometry", "info")]  # figures only
         dated = [(u.as_of or u.created_at.date(), u) for u in entries]
         before = [u for day, u in dated if day < start]
         within = [u for day, u in dated if start <= day <= end]

@@ -168,7 +168,9 @@ def validate_info(
         errors["name"] = _l("Enter the zone's name.")
     if "kind" in data:
         values["kind"] = zone_kind(data["kind"] or "")
-        if values["kind"] is None:
+        if not data["kind"]:
+            errors["kind"] = _l("Choose KCN or CCN.")
+        elif values["kind"] is None:
             errors["kind"] = _l("%(value)s is not a zone kind: use KCN or CCN.", value=data["kind"])
     elif creating:
         errors["kind"] = _l("Choose KCN or CCN.")

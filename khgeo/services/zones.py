@@ -20,6 +20,8 @@ from khgeo.text import fold
 
 WWTP_FILTER_VALUES = (*WWTP_STATUSES, "unknown")
 MAX_QUERY_LENGTH = 100
+# ?retired=: retired zones are left out unless asked for (an export of everything, the admins' list)
+RETIRED_VALUES = {"include": None, "only": True}
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,15 @@ class ZoneFilter:
 
     @property
     def active(self) -> bool:
-        return any(v is not None for v in (self.kind, self.district, self.wwtp, self.q, self.bbox))
+        chosen = (self.kind, self.district, self.wwtp, self.q, self.bbox)
+        return any(v is not None for v in chosen) or self.retired is not False
 
     def as_args(self) -> dict[str, str]:
         """Query-string form, for links that keep the current filter."""
         args = {"kind": self.kind, "district": self.district, "wwtp": self.wwtp, "q": self.q}
         if self.bbox:
             args["bbox"] = ",".join(f"{v:g}" for v in self.bbox)
+        args["retired"] = next((k for k, v in RETIRED_VALUES.items() if v is self.retired), None)
         return {k: v for k, v in args.items() if v}
 
 
@@ -91,7 +95,20 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
             _l("The search text is too long (at most %(n)d characters)", n=MAX_QUERY_LENGTH), field="q"
         )
     bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
-    return ZoneFilter(kind=kind, district=district, wwtp=wwtp, q=fold(q) or None, bbox=bbox)
+    retired = (args.get("retired") or "").strip().lower()
+    if retired and retired not in RETIRED_VALUES:
+        raise BadRequest(
+            _l("Unknown value %(value)s for retired: use include or only", value=args.get("retired")),
+            field="retired",
+        )
+    return ZoneFilter(
+        kind=kind,
+        district=district,
+        wwtp=wwtp,
+        q=fold(q) or None,
+        bbox=bbox,
+        retired=RETIRED_VALUES.get(retired, False),
+    )
 
 
 def resolve_district_code(session: Session, raw: str) -> str:
