@@ -383,6 +383,9 @@ def import_command(path: Path, crs: str, layer: str, encoding: str, dry_run: boo
 @click.option("--wwtp", help="Wastewater status: none, planned, under_construction, operating, unknown.")
 @click.option("--q", help="Search text (diacritics ignored).")
 @click.option("--bbox", help="minlon,minlat,maxlon,maxlat")
+@click.option(
+    "--retired", type=click.Choice(["include", "only"]), help="Also (or only) zones no longer monitored."
+)
 @with_database
 def export_command(fmt: str, output: Path, **filters: str | None) -> None:
     """Export zones (with the map's filters) as GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX."""

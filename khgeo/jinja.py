@@ -36,6 +36,10 @@ FIELD_LABELS = {
     "as_of": _l("Situation as of"),
     "geometry": _l("Outline"),
     "geometry_source": _l("Outline source"),
+    "managing_agency": _l("Managing body"),
+    "notes": _l("Notes"),
+    "sources": _l("Sources"),
+    "retired": _l("Monitoring status"),
 }
 TASK_STATUS_LABELS = codes.TASK_STATUS.labels()
 RECURRENCE_LABELS = codes.RECURRENCE.labels()
@@ -77,8 +81,14 @@ def change_value(value, field: str) -> str:
     coded = CHANGE_CODES.get(field)
     if coded is not None:
         return str(coded.label(value, value))
+    if field == "retired" and isinstance(value, bool):
+        return str(_l("no longer monitored") if value else _l("monitored"))
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value) or "—"
+    if isinstance(value, dict):  # sources: {fact: [keys]}
+        return "; ".join(f"{FIELD_LABELS.get(k, k)}: {', '.join(v)}" for k, v in value.items()) or "—"
     if isinstance(value, int | float | Decimal):
         text = number(value)
         return f"{text} ha" if field == "geometry" else text

@@ -45,7 +45,7 @@ GEOMETRY_SOURCES = codes.GEOMETRY_SOURCE.keys  # illustrative, surveyed, importe
 RECURRENCES = codes.RECURRENCE.keys  # monthly, quarterly, yearly, ongoing
 TASK_STATUSES = codes.TASK_STATUS.keys  # not_started, in_progress, done ("overdue" is computed, never stored)
 ROLES = ("viewer", "field", "planner", "admin")
-UPDATE_KINDS = ("seed", "status", "geometry", "import")
+UPDATE_KINDS = ("seed", "status", "geometry", "import", "info")  # info: an admin edited the zone's facts
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -207,9 +207,14 @@ class Zone(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), default=func.now(), onupdate=func.now()
     )
+    # a retired zone is no longer monitored: it leaves every listing (khgeo.services.zones.apply_filter) but keeps
+    # its page and history, and an admin can restore it
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     district: Mapped[District | None] = relationship()
     managing_agency: Mapped[Agency | None] = relationship()
+    retired_by: Mapped[User | None] = relationship()
     tasks: Mapped[list[Task]] = relationship(
         secondary=task_zones, back_populates="zones", order_by="Task.position"
     )

@@ -16,7 +16,7 @@ from khgeo.app import get_db, get_session
 from khgeo.clock import today, tracking_start
 from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.security import authenticated_by_token
-from khgeo.services import authz, updates
+from khgeo.services import authz, updates, zone_info
 from khgeo.services import tasks as task_service
 from khgeo.services.zones import feature_collection_json, feature_json, get_zone, parse_filter
 
@@ -93,6 +93,9 @@ def patch_zone(code: str):
     if not isinstance(body, dict):
         raise BadRequest(_l("The body must be a JSON object of the fields to change."))
     authz.require(authz.can_update_status(current_user, zone_row), current_user)
+    info_fields = set(body) & set(zone_info.INFO_FIELDS)
+    if info_fields:  # the zone's facts: admins only; field staff keep to the site status
+        authz.require(authz.is_admin(current_user), current_user)
     request_id = _idempotency_key()
     if (retry := updates.find_retry(session, request_id)) is not None:
         if retry.zone_id != zone_row.id:
@@ -103,6 +106,8 @@ def patch_zone(code: str):
         # before the version check, which the first request itself has moved on
         return _feature_response(zone_row.code)
     expected = _expected_version(zone_row.version)
+    if info_fields:
+        return _patch_info(session, zone_row, body, expected, request_id)
     change = updates.validate(zone_row, body, today())
     try:
         updates.apply_status_update(
@@ -125,6 +130,72 @@ def patch_zone(code: str):
         ) from None
     response = _feature_response(zone_row.code)  # read in the same transaction: what is about to be committed
     session.commit()
+    return response
+
+
+def _patch_info(session, zone_row, body: dict, expected: int, request_id: uuid.UUID | None) -> Response:
+    """An admin's PATCH of the zone's facts (name, code, sources, retired, …): the form's rules and history."""
+    mixed = set(body) - set(zone_info.INFO_FIELDS) - {"note"}
+    if mixed:
+        raise ValidationFailed(
+            {
+                name: _l("Change the site status and the zone's information in separate requests.")
+                for name in sorted(mixed)
+            }
+        )
+    facts = {name: value for name, value in body.items() if name != "note"}
+    values = zone_info.validate_info(facts, zone_info.info_lookups(session), zone=zone_row)
+    try:
+        zone_info.apply_info_update(
+            session,
+            zone_row,
+            current_user,
+            expected_version=expected,
+            values=values,
+            note=str(body.get("note") or "").strip(),
+            channel="api",
+            request_id=request_id,
+            remote_addr=request.remote_addr or "",
+        )
+    except updates.VersionConflict as exc:
+        raise PreconditionFailed(
+            _l(
+                "The zone has changed since you read it (now version %(v)d): read it again.",
+                v=exc.zone.version,
+            )
+        ) from None
+    response = _feature_response(zone_row.code)  # the code may have changed: the zone's new address
+    session.commit()
+    return response
+
+
+@bp.post("/api/zones")
+def create_zone():
+    session = get_session()
+    authz.require(authz.is_admin(current_user), current_user)
+    _check_csrf_for_cookie_sessions()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_l("The body must be a JSON object of the fields to change."))
+    unknown = set(body) - set(zone_info.INFO_FIELDS) - {"note"}
+    if unknown:
+        raise ValidationFailed({name: _l("This field cannot be changed here.") for name in sorted(unknown)})
+    lookups = zone_info.info_lookups(session)
+    facts = {name: value for name, value in body.items() if name != "note"}
+    values = zone_info.validate_info(facts, lookups, creating=True)
+    zone_row = zone_info.create_zone(
+        session,
+        current_user,
+        values,
+        lookups,
+        note=str(body.get("note") or "").strip(),
+        channel="api",
+        remote_addr=request.remote_addr or "",
+    )
+    response = _feature_response(zone_row.code)
+    session.commit()
+    response.status_code = 201
+    response.headers["Location"] = f"/api/zones/{zone_row.code}"
     return response
 
 

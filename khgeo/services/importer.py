@@ -58,9 +58,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from khgeo import clock
 from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.geo import crs as geo_crs
-from khgeo.models import OPERATING_STATUSES, WWTP_STATUSES, District, User, Zone
-from khgeo.numbers import NumberError, parse_bounded
-from khgeo.services.admin_units import match_district
+from khgeo.models import WWTP_STATUSES, District, User, Zone
 from khgeo.services.audit import record
 from khgeo.services.geometry import (
     DEFAULT_VERTEX_LIMITS,
@@ -73,12 +71,20 @@ from khgeo.services.geometry import (
 from khgeo.services.import_files import ImportFileError, SourceData, text_problem
 from khgeo.services.transfer_fields import (
     IMPORT_TARGETS,
-    OPERATING_LABELS_VI,
     WWTP_LABELS_VI,
     map_columns,
 )
-from khgeo.services.updates import FIELD_BOUNDS, STATUS_FIELDS, snapshot, validate
-from khgeo.text import fold, slugify
+from khgeo.services.updates import STATUS_FIELDS, snapshot, validate
+from khgeo.services.zone_info import (
+    CODE_PATTERN,
+    InfoLookups,
+    coded_choice,
+    new_zone_code,
+    split_kind_prefix,
+    validate_info,
+    zone_kind,
+)
+from khgeo.text import fold
 
 # the history note of an imported feature: stored in this fixed form, shown in the reader's language
 # (parse_import_note + the zone page)
@@ -96,7 +102,6 @@ def parse_import_note(note: str) -> tuple[str, int] | None:
 # rounds coordinates to 6 decimals (≤ 0.08 m in Bắc Giang), so an exported file re-imports as "unchanged".
 SAME_OUTLINE_M = 0.15
 DB_BATCH = 500
-MAX_TEXT = {"name": 200, "developer": 500, "code": 60}
 DECIMALS = {
     "stated_area_ha": 2,
     "clearance_area_ha": 2,
@@ -105,15 +110,17 @@ DECIMALS = {
     "infrastructure_pct": 2,
     "occupancy_pct": 2,
 }
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
-KIND_NAMES = {
-    "kcn": "KCN",
-    "khu cong nghiep": "KCN",
-    "industrial zone": "KCN",
-    "ccn": "CCN",
-    "cum cong nghiep": "CCN",
-    "industrial cluster": "CCN",
-}
+# the zone's facts a file can set, checked by khgeo.services.zone_info.validate_info
+FACT_FIELDS = (
+    "name",
+    "kind",
+    "aliases",
+    "communes",
+    "developer",
+    "district",
+    "stated_area_ha",
+    "operating_status",
+)
 NAME_FIELDS = ("name", "aliases", "developer", "district", "communes")  # checked for legacy font encodings
 ACTIONS = ("create", "update", "unchanged", "rejected")
 VN2000_TRANSFORMATION = (
@@ -661,39 +668,17 @@ def _index(session: Session) -> _Index:
     )
 
 
-def split_kind_prefix(name: str) -> tuple[str | None, str]:
-    """ "Cụm công nghiệp Đồng Đình" → ("CCN", "Đồng Đình"); "KCN Vân Trung" → ("KCN", "Vân Trung")."""
-    folded = fold(name)
-    for prefix, kind in KIND_NAMES.items():
-        if folded.startswith(prefix + " "):
-            return kind, " ".join(name.split()[len(prefix.split()) :])
-    return None, " ".join(name.split())
-
-
-def _kind(raw: Any) -> str | None:
-    return KIND_NAMES.get(fold(str(raw)).strip())
-
-
-def _choice(raw: Any, keys: tuple[str, ...], labels: dict[str, str]) -> tuple[bool, str | None]:
-    """(understood, value) for a stored code given as the code itself or its Vietnamese/English label."""
-    folded = fold(str(raw))
-    if folded in ("unknown", "chua ro"):
-        return True, None
-    for key in keys:
-        if folded in (key, fold(key.replace("_", " ")), fold(labels.get(key, ""))):
-            return True, key
-    if folded == "no central plant" and "none" in keys:
-        return True, "none"
-    return False, None
-
-
-def _text_list(raw: Any) -> list[str]:
-    items = raw if isinstance(raw, list) else re.split(r"[;|]", str(raw))
-    return [" ".join(str(item).split()) for item in items if str(item).strip()]
-
-
 def _as_date(raw: Any) -> Any:
     return raw.date() if isinstance(raw, dt.datetime) else raw
+
+
+def _lookups(index: _Index) -> InfoLookups:
+    return InfoLookups(
+        districts=tuple(index.districts.values()),
+        agencies={},  # a file does not set the managing body
+        agency_names={},
+        codes=frozenset(),  # a file's codes are checked by _plan_create (created ones only)
+    )
 
 
 def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today: dt.date) -> dict[str, Any]:
@@ -701,37 +686,16 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
     given = feature.given
     values: dict[str, Any] = {}
     errors: dict[str, Any] = {}
-    if "name" in given:
-        values["name"] = split_kind_prefix(str(given["name"]))[1]
-    if "kind" in given:
-        values["kind"] = _kind(given["kind"])
-        if values["kind"] is None:
-            errors["kind"] = _l("%(value)s is not a zone kind: use KCN or CCN.", value=given["kind"])
-    for name in ("aliases", "communes"):
-        if name in given:
-            values[name] = _text_list(given[name])
-    if "developer" in given:
-        values["developer"] = " ".join(str(given["developer"]).split())
-    for name, limit in MAX_TEXT.items():
-        if len(str(values.get(name, ""))) > limit:
-            errors[name] = _l("Too long (%(n)d characters at most).", n=limit)
-    if "district" in given:
-        raw = str(given["district"]).strip()
-        if isinstance(given["district"], float) and given["district"].is_integer():
-            raw = str(int(given["district"]))
-        match = match_district(list(index.districts.values()), raw)
-        code = match.code if match is not None else None
-        if code is None:
-            errors["district"] = _l("Unknown district %(value)s.", value=raw)
-        else:
-            values["district_id"] = index.districts[code].id
-    if "stated_area_ha" in given:
-        try:
-            values["stated_area_ha"] = parse_bounded(given["stated_area_ha"], FIELD_BOUNDS["stated_area_ha"])
-        except NumberError:
-            errors["stated_area_ha"] = _l("The stated area must be a number of hectares above 0.")
+    # the zone's facts: the same check as the admin's form and the API (khgeo.services.zone_info)
+    facts = {name: given[name] for name in FACT_FIELDS if name in given}
+    try:
+        values.update(validate_info(facts, _lookups(index), zone=zone))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if values.get("operating_status", "") is None:
+        del values["operating_status"]  # "unknown" in a file leaves the status as it is, as before
     if "wwtp_status" in given:
-        understood, status = _choice(given["wwtp_status"], WWTP_STATUSES, WWTP_LABELS_VI)
+        understood, status = coded_choice(given["wwtp_status"], WWTP_STATUSES, WWTP_LABELS_VI)
         if not understood:
             errors["wwtp_status"] = _l(
                 "Unknown wastewater status %(value)s: use one of %(allowed)s.",
@@ -740,16 +704,6 @@ def _parse_values(feature: FeaturePlan, zone: Zone | None, index: _Index, today:
             )
         elif status is not None:
             values["wwtp_status"] = status
-    if "operating_status" in given:
-        understood, status = _choice(given["operating_status"], OPERATING_STATUSES, OPERATING_LABELS_VI)
-        if not understood:
-            errors["operating_status"] = _l(
-                "Unknown operating status %(value)s: use one of %(allowed)s.",
-                value=given["operating_status"],
-                allowed=", ".join(OPERATING_STATUSES),
-            )
-        elif status is not None:
-            values["operating_status"] = status
     status_data = {name: given[name] for name in STATUS_FIELDS if name in given and name != "wwtp_status"}
     if "wwtp_status" in values:
         status_data["wwtp_status"] = values["wwtp_status"]
@@ -783,7 +737,7 @@ def _match(feature: FeaturePlan, index: _Index, claimed: dict[int, int]) -> Zone
             feature.warnings.append(_l("No zone has the code %(code)s: matched by name instead.", code=code))
     if zone is None and "name" in given:
         prefix_kind, name = split_kind_prefix(str(given["name"]))
-        kind = _kind(given["kind"]) if "kind" in given else prefix_kind
+        kind = zone_kind(given["kind"]) if "kind" in given else prefix_kind
         for how, table in (("name", index.by_name), ("alias", index.by_alias)):
             candidates = [z for z in table.get(fold(name), []) if kind is None or z.kind == kind]
             if len(candidates) > 1:
@@ -851,10 +805,7 @@ def _plan_create(feature: FeaturePlan, values: dict[str, Any], index: _Index) ->
             feature.reject(_l("The code %(code)s appears twice in the file.", code=code))
             return
     else:
-        base = f"{kind.lower()}-{slugify(name)}"[:56]
-        code, suffix = base, 2
-        while code in index.codes:
-            code, suffix = f"{base}-{suffix}", suffix + 1
+        code = new_zone_code(kind, name, index.codes)
     index.codes.add(code)
     if "district_id" not in values and feature.district_code:
         values["district_id"] = index.districts[feature.district_code].id

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from khgeo.models import Task, Zone, ZoneUpdate
 from khgeo.services.spreadsheet import append_row
+from khgeo.services.zones import monitored
 
 # II.3.1 (BQL, monthly): the zones whose site clearance the plan chases
 CLEARANCE_TASK = "II.3.1.2"
@@ -50,7 +51,7 @@ def clusters_without_wwtp(session: Session) -> WwtpView:
     clusters = list(
         session.scalars(
             select(Zone)
-            .where(Zone.kind == "CCN")
+            .where(Zone.kind == "CCN", monitored())
             .options(selectinload(Zone.district))
             .order_by(Zone.search_text)
         )
@@ -75,6 +76,7 @@ def infrastructure_ranking(session: Session) -> list[Zone]:
     """Zones by infrastructure completion, lowest first (the ones to chase); unknown last."""
     zones = session.scalars(
         select(Zone)
+        .where(monitored())
         .options(selectinload(Zone.district))
         .order_by(Zone.infrastructure_pct.asc().nulls_last(), Zone.search_text)
     )
@@ -97,7 +99,8 @@ def stalled_clearance(session: Session, days: int, today: dt.date) -> list[Stall
         if moved and (update.zone_id not in last_move or day > last_move[update.zone_id]):
             last_move[update.zone_id] = day
     result = []
-    for zone in session.scalars(select(Zone).options(selectinload(Zone.district)).order_by(Zone.search_text)):
+    zones = select(Zone).where(monitored()).options(selectinload(Zone.district)).order_by(Zone.search_text)
+    for zone in session.scalars(zones):
         unfinished = zone.clearance_incomplete or (
             zone.clearance_pct is not None and zone.clearance_pct < 100
         )
@@ -114,7 +117,7 @@ def stalled_clearance(session: Session, days: int, today: dt.date) -> list[Stall
 def clearance_series(session: Session) -> dict:
     """Site clearance % over time for the zones the plan's clearance task names, for a chart."""
     task = session.get(Task, CLEARANCE_TASK)
-    zones = task.zones if task else []
+    zones = [zone for zone in task.zones if zone.retired_at is None] if task else []  # as monitored()
     series = []
     for zone in zones:
         points = session.scalars(

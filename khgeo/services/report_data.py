@@ -23,6 +23,7 @@ from khgeo.errors import KhgeoError
 from khgeo.models import AgencyReport, District, Task, Zone, ZoneUpdate
 from khgeo.services import reporting
 from khgeo.services import tasks as task_service
+from khgeo.services.zones import monitored
 
 REPORT_TITLE = "Tổng hợp kết quả thực hiện Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh"
 
@@ -172,10 +173,13 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
         history.setdefault(update.zone_id, []).append(update)
     lines = []
     zones = session.scalars(
-        select(Zone).options(selectinload(Zone.district)).order_by(Zone.kind.desc(), Zone.search_text)
+        select(Zone)
+        .where(monitored())
+        .options(selectinload(Zone.district))
+        .order_by(Zone.kind.desc(), Zone.search_text)
     )
     for zone in zones:
-        entries = [u for u in history.get(zone.id, []) if u.kind != "geometry"]
+        entries = [u for u in history.get(zone.id, []) if u.kind not in ("geometry", "info")]  # figures only
         dated = [(u.as_of or u.created_at.date(), u) for u in entries]
         before = [u for day, u in dated if day < start]
         within = [u for day, u in dated if start <= day <= end]

@@ -48,7 +48,8 @@ def reader_date(raw: str) -> tuple[str, bool]:
 
 
 def describe(field_sources: dict[str, list[str]]) -> list[dict]:
-    """One row per cited source with the fields it supports, in first-cited order."""
+    """One row per cited source with the fields it supports, in first-cited order. A key not in the catalogue is
+    a citation an admin typed: its text is the title, and a web address is also its link."""
     rows: dict[str, dict] = {}
     for field, keys in (field_sources or {}).items():
         for key in keys:
@@ -60,9 +61,16 @@ def describe(field_sources: dict[str, list[str]]) -> list[dict]:
                     "key": key,
                     "title": entry.get("cite_title") or entry.get("title", key),
                     "publisher": publisher(entry),
-                    "url": entry.get("url", ""),
+                    "url": entry.get(
+                        "url", key if not entry and key.startswith(("https://", "http://")) else ""
+                    ),
                     # the address as text, without the commit ids some code-hosting addresses carry
-                    "url_text": _COMMIT_ID.sub("…", entry.get("url", "")),
+                    "url_text": _COMMIT_ID.sub(
+                        "…",
+                        entry.get(
+                            "url", key if not entry and key.startswith(("https://", "http://")) else ""
+                        ),
+                    ),
                     "date": date,
                     "date_approximate": approximate,
                     "fields": [],

@@ -27,6 +27,7 @@ from khgeo import clock
 from khgeo.errors import BadRequest, NotFound, ValidationFailed
 from khgeo.models import TASK_STATUSES, Agency, Task, TaskProgress, User, Zone, task_coordinators, task_zones
 from khgeo.services.audit import record
+from khgeo.services.zones import monitored
 from khgeo.text import reported_date_problem
 
 DUE_SOON_DAYS = 30
@@ -211,7 +212,8 @@ def _task_query():
         .options(
             selectinload(Task.lead_agency),
             selectinload(Task.coordinating_agencies),
-            selectinload(Task.zones).load_only(Zone.code, Zone.name, Zone.kind),
+            # a retired zone leaves the register's zone lists (its history keeps the link)
+            selectinload(Task.zones.and_(monitored())).load_only(Zone.code, Zone.name, Zone.kind),
         )
         .order_by(Task.position)
     )

@@ -21,6 +21,8 @@ from khgeo.text import fold
 
 WWTP_FILTER_VALUES = (*WWTP_STATUSES, "unknown")
 MAX_QUERY_LENGTH = 100
+# ?retired=: retired zones are left out unless asked for (an export of everything, the admins' list)
+RETIRED_VALUES = {"include": None, "only": True}
 
 
 @dataclass(frozen=True)
@@ -34,16 +36,20 @@ class ZoneFilter:
     bbox: tuple[float, float, float, float] | None = None
     bbox_srid: int = 4326  # the bbox's CRS, in its x/y order (OGC API bbox-crs); 4326: lon/lat
     codes: tuple[str, ...] | None = None  # given zones (a zone's or a task's map); not a user-facing filter
+    # retired zones: False leaves them out (every listing, by default), True lists only them, None both
+    retired: bool | None = False
 
     @property
     def active(self) -> bool:
-        return any(v is not None for v in (self.kind, self.district, self.wwtp, self.q, self.bbox))
+        chosen = (self.kind, self.district, self.wwtp, self.q, self.bbox)
+        return any(v is not None for v in chosen) or self.retired is not False
 
     def as_args(self) -> dict[str, str]:
         """Query-string form, for links that keep the current filter."""
         args = {"kind": self.kind, "district": self.district, "wwtp": self.wwtp, "q": self.q}
         if self.bbox:
             args["bbox"] = ",".join(f"{v:g}" for v in self.bbox)
+        args["retired"] = next((k for k, v in RETIRED_VALUES.items() if v is self.retired), None)
         return {k: v for k, v in args.items() if v}
 
 
@@ -90,7 +96,20 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
             _l("The search text is too long (at most %(n)d characters)", n=MAX_QUERY_LENGTH), field="q"
         )
     bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
-    return ZoneFilter(kind=kind, district=district, wwtp=wwtp, q=fold(q) or None, bbox=bbox)
+    retired = (args.get("retired") or "").strip().lower()
+    if retired and retired not in RETIRED_VALUES:
+        raise BadRequest(
+            _l("Unknown value %(value)s for retired: use include or only", value=args.get("retired")),
+            field="retired",
+        )
+    return ZoneFilter(
+        kind=kind,
+        district=district,
+        wwtp=wwtp,
+        q=fold(q) or None,
+        bbox=bbox,
+        retired=RETIRED_VALUES.get(retired, False),
+    )
 
 
 def resolve_district_code(session: Session, raw: str) -> str:
@@ -98,7 +117,17 @@ def resolve_district_code(session: Session, raw: str) -> str:
     return resolve_district(session, raw).code
 
 
+def monitored() -> ColumnElement[bool]:
+    """The zones still monitored: the one condition that keeps retired zones out of listings, maps, the APIs,
+    exports, planning and reports (``apply_filter`` applies it; queries not built on it use it directly)."""
+    return Zone.retired_at.is_(None)
+
+
 def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
+    if zone_filter.retired is False:
+        query = query.where(monitored())
+    elif zone_filter.retired:
+        query = query.where(Zone.retired_at.is_not(None))
     if zone_filter.codes is not None:
         query = query.where(Zone.code.in_(zone_filter.codes))
     if zone_filter.kind:
@@ -276,7 +305,8 @@ def _collection_statement(zone_filter: ZoneFilter, for_display: bool = False) ->
 
 @lru_cache(maxsize=256)
 def _feature_statement(code: str) -> Select:
-    feature = feature_select(ZoneFilter(codes=(code,))).add_columns(Zone.version).subquery()
+    # one zone by its code, retired or not: its page and its ETag (to restore it) stay reachable
+    feature = feature_select(ZoneFilter(codes=(code,), retired=None)).add_columns(Zone.version).subquery()
     return select(cast(feature.c.feature, String), feature.c.version)
 
 

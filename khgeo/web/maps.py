@@ -141,9 +141,13 @@ def zone_map(
     return build_zone_map(spec, _static)
 
 
-def zones_overview_map(session: Session, codes: list[str], indicator: Indicator, bounds) -> MapParts:
-    """A small map of some zones (a zone's page, a task's page): embedded, no plugins."""
-    data = feature_collection_json(session, ZoneFilter(codes=tuple(codes)), for_display=True)
+def zones_overview_map(
+    session: Session, codes: list[str], indicator: Indicator, bounds, *, retired: bool | None = False
+) -> MapParts:
+    """A small map of some zones (a zone's page, a task's page): embedded, no plugins.
+
+    ``retired`` as in ZoneFilter: a retired zone's own page still shows its outline (None)."""
+    data = feature_collection_json(session, ZoneFilter(codes=tuple(codes), retired=retired), for_display=True)
     spec = ZoneMapSpec(
         indicator=indicator.to_json(),
         labels=_labels(),

@@ -56,7 +56,7 @@ def _as_typed(value) -> str:
     return "" if value is None else number(value)
 
 
-def _locale() -> str:
+def number_locale() -> str:
     return get_locale().language if get_locale() is not None else "vi"
 
 
@@ -102,7 +102,7 @@ def zone_update(code: str):
     try:
         photos = _photos()
         data = {name: value for name, value in submitted.items() if name not in ("clearance_pct",) or value}
-        change = updates.validate(zone, data, today(), locale=_locale())
+        change = updates.validate(zone, data, today(), locale=number_locale())
         updates.apply_status_update(
             session,
             zone,

@@ -54,9 +54,9 @@ def zone_page(code: str):
     session = get_session()
     zone = get_zone(session, code)
     indicator = get_indicator(request.args.get("color"))
-    parts = zones_overview_map(
-        session, [zone.code], indicator, zone_bounds(session, ZoneFilter(codes=(zone.code,)))
-    )
+    # a retired zone keeps its page, outline included
+    bounds = zone_bounds(session, ZoneFilter(codes=(zone.code,), retired=None))
+    parts = zones_overview_map(session, [zone.code], indicator, bounds, retired=None)
     timeline = updates.history(session, zone)
     notes = {entry.id: _history_note(entry) for entry in timeline}
     return render_template(
@@ -73,6 +73,7 @@ def zone_page(code: str):
         show_people=authz.sees_people(current_user),
         show_gps=authz.sees_photo_gps(current_user),
         author=lambda user: authz.author_label(current_user, user),
+        can_edit_info=authz.is_admin(current_user),
     )
 
 
