@@ -14,6 +14,7 @@ from khgeo.services.admin_units import match_district
 from khgeo.services.importer import IMPORT_NOTE
 from khgeo.services.sources import reader_date
 from tests.test_tasks_reading import _login
+from tests.test_updates_rules import add_user, login
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -90,6 +91,7 @@ def test_an_imports_history_note_is_in_the_readers_language(app, db, client):
             )
         )
         session.commit()
+    assert login(client, add_user(db, "viewer")).status_code == 302  # notes are for logged-in readers
     page = client.get("/zones/kcn-van-trung").get_data(as_text=True)
     assert "Nhập từ tệp ranh-gioi.gpkg (đối tượng số 3)" in page and "Import of" not in page
     english = client.get("/zones/kcn-van-trung?lang=en").get_data(as_text=True)
