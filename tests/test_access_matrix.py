@@ -3,8 +3,8 @@ by every kind of caller, with the exact status each must get.
 
 Callers: anonymous with KHGEO_PUBLIC_READ on and off, each role (an official viewer, an agency's viewer, field
 staff of Việt Yên, a planner, an admin) through its browser session and its API token, a disabled account (its old
-session and token), and a revoked token. Not allowed means: anonymous → 302 to the login page (HTML) or 401
-(/api, /ogcapi); logged in → 403. A dead token (disabled account, revoked) → 401 on every channel.
+session and token), a revoked token and an expired one. Not allowed means: anonymous → 302 to the login page (HTML) or 401
+(/api, /ogcapi); logged in → 403. A dead token (disabled account, revoked, expired) → 401 on every channel.
 Writes (update form, PATCH, outline editor) are walked by tests/test_authz_matrix.py.
 """
 
@@ -74,9 +74,12 @@ def test_the_readme_table_is_the_one_the_code_enforces():
     )
 
 
+DEAD_TOKENS = ("revoked", "expired")  # tokens that must get 401 on every channel, even where anyone may read
+
+
 @dataclass
 class Caller:
-    name: str  # an audience of the table, or "disabled" / "revoked"
+    name: str  # an audience of the table, or "disabled" / "revoked" / "expired"
     client: object  # the browser session (anonymous when not logged in)
     token: str | None
 
@@ -156,6 +159,7 @@ def world(module_database_url):
         "admin": ("admin", [], None),
         "disabled": ("field", ["Việt Yên"], None),
         "revoked": ("viewer", [], None),
+        "expired": ("viewer", [], None),
     }
     tokens, ids = {}, {}
     with db.session() as session:
@@ -180,7 +184,7 @@ def world(module_database_url):
     }
     for name in accounts_spec:
         app = (
-            public_app if name == "revoked" else private_app
+            public_app if name in DEAD_TOKENS else private_app
         )  # a dead token gets nothing even where all may read
         client = app.test_client()
         _login(client, ids[name])
@@ -190,6 +194,9 @@ def world(module_database_url):
         revoked = session.scalars(select(User).where(User.username == ids["revoked"])).one()
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == revoked.id)):
             token.revoked_at = dt.datetime.now(dt.UTC)
+        expired = session.scalars(select(User).where(User.username == ids["expired"])).one()
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == expired.id)):
+            token.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     yield {"callers": callers, "photo": photo_id, "apps": (public_app, private_app)}
     for app in (public_app, private_app):
         app.extensions["khgeo.db"].engine.dispose()
@@ -216,7 +223,7 @@ def _check_refusal(response, status: int, path: str) -> None:
         assert response.get_json()["error"]["status"] == status
 
 
-CALLERS = [*AUDIENCES, "disabled", "revoked"]
+CALLERS = [*AUDIENCES, "disabled", *DEAD_TOKENS]
 CASES = [(row, caller) for row in ACCESS for caller in CALLERS]
 
 
@@ -225,7 +232,7 @@ def test_who_sees_what(world, row, caller):
     who: Caller = world["callers"][caller]
     for sample in SAMPLES[row.key]:
         path = sample.format(photo=world["photo"])
-        if who.name == "revoked":
+        if who.name in DEAD_TOKENS:
             response = who.client.get(path, headers={"Authorization": f"Bearer {who.token}"})
             assert response.status_code == 401, path
             assert response.headers["WWW-Authenticate"].startswith("Bearer")

@@ -576,3 +576,27 @@ def test_a_5000_digit_number_in_a_query_string_is_a_400_not_a_500(app, db, clien
     response = client.get(url + "9" * 5000)
     assert response.status_code == 400
     assert "<!doctype html>" in response.get_data(as_text=True).lower()
+
+
+def test_a_geopackage_view_is_refused_before_sqlite_computes_it(tmp_path):
+    """A view layer runs its SQL on every read, with no bound on CPU (here a 10^12-row cross join): refused at once."""
+    import sqlite3
+
+    import geopandas as gpd
+
+    path = tmp_path / "views.gpkg"
+    square = Polygon([(106.1, 21.3), (106.102, 21.3), (106.102, 21.302), (106.1, 21.302)])
+    frame = gpd.GeoDataFrame({"code": ["ccn-dong-dinh"]}, geometry=[square], crs="EPSG:4326")
+    frame.to_file(path, layer="zones", driver="GPKG")
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE VIEW endless AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 1000000) SELECT a.i AS fid, a.i AS code FROM n a, n b"
+        )
+        connection.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES ('endless', 'attributes', 'e')"
+        )
+    assert len(read_source(path, layer="zones").features) == 1, "a table layer of the same file still imports"
+    with pytest.raises(ImportFileError) as refused:
+        read_source(path, layer="endless")
+    assert "view" in str(refused.value.message)

@@ -21,6 +21,7 @@ import io
 import logging
 import math
 import re
+import sqlite3
 import stat
 import tempfile
 import unicodedata
@@ -510,7 +511,15 @@ def _read_vector(path: Path, fmt: str, *, layer: str | None, encoding: str | Non
                     ),
                     field="layer",
                 )
-            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+            if fmt == "GeoPackage":
+                _refuse_geopackage_views(path, layer)
+            info = pyogrio.read_info(path, layer=layer, encoding=encoding)
+            _check_table_size(0, len(info["fields"]))
+            # a bounded read: at most one feature more than allowed, so a huge layer is refused, not loaded
+            frame = pyogrio.read_dataframe(
+                path, layer=layer, encoding=encoding, max_features=MAX_TABLE_ROWS + 1
+            )
+            _check_table_size(len(frame) + 1, 0)  # + the header, as tables count it
         except ImportFileError:
             raise
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -551,6 +560,25 @@ def _read_vector(path: Path, fmt: str, *, layer: str | None, encoding: str | Non
         crs=crs,
         encoding=encoding,
     )
+
+
+def _refuse_geopackage_views(path: Path, layer: str) -> None:
+    """A GeoPackage layer may be an SQL view, which SQLite computes on every read with no bound on its CPU (a
+    recursive or cross-joined view can run for hours): only tables are imported. Read with SQLite itself, read-only."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            row = connection.execute("SELECT type FROM sqlite_master WHERE name = ?", (layer,)).fetchone()
+    except sqlite3.DatabaseError:
+        return  # GDAL reports what is wrong with the file
+    if row is not None and row[0] != "table":
+        raise ImportFileError(
+            _l(
+                "The layer %(layer)s is a database view, not a table: save it as a table (e.g. export the layer "
+                "again from QGIS) and import that.",
+                layer=layer,
+            ),
+            field="layer",
+        )
 
 
 def plain_value(value: Any) -> Any:
