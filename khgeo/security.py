@@ -98,7 +98,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _reject_nul_bytes():
         # PostgreSQL text cannot hold NUL: refuse such input up front rather than fail deep inside a query
-        values = [request.path, *request.args.keys(), *(v for _k, vs in request.args.lists() for v in vs)]
+        # in the address (path, query) it is a malformed request, 400; in what the user sent, a field's value, 422
+        address = [request.path, *request.args.keys(), *(v for _k, vs in request.args.lists() for v in vs)]
+        if any("\x00" in value for value in address):
+            raise KhgeoError(_l("The request contains invalid characters."), status=400)
+        values: list[str] = []
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             values += [*request.form.keys(), *(v for _k, vs in request.form.lists() for v in vs)]
             values += [upload.filename or "" for _k, uploads in request.files.lists() for upload in uploads]

@@ -149,6 +149,7 @@ def test_legends_of_small_maps_never_hide_a_zone(live_server, sized):
         ("/planning", "path.khgeo-zone"),
     ]
     page = sized.page
+    log_in(page, live_server, add_user(live_server, "planner"))  # tasks and planning are for logged-in users
     for url, zone_selector in pages:
         sized.goto_map(live_server.url + url)
         legend = page.locator(".khgeo-legend")

@@ -8,6 +8,7 @@ import re
 
 import docx
 import openpyxl
+import pytest
 from sqlalchemy import select, update
 
 from khgeo.models import Agency, Zone
@@ -24,11 +25,20 @@ from tests.test_report_documents import (
     sheet_rows,
     tables_headed,
 )
+from tests.test_updates_rules import add_user, login
 
 ATTACHMENT = "bao-cao-sct-2026.pdf"
 SUMMARY = "Báo cáo năm 2026 của Sở Công Thương"
 LATE_AGENCY, LATE_SUMMARY = "SXD", "Sở Xây dựng: đã rà soát quy hoạch xây dựng 12 cụm công nghiệp"
 AFTER_DEADLINE = dt.date(2027, 1, 10)
+
+
+@pytest.fixture
+def client(app, db):
+    """A logged-in official: the planners' views and their workbooks are for logged-in users."""
+    client = app.test_client()
+    assert login(client, add_user(db, "viewer")).status_code == 302
+    return client
 
 
 def _record(app, db) -> None:

@@ -5,11 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import update
 
 from khgeo.models import Zone
 from khgeo.services import accounts
 from tests.conftest import make_app
+from tests.test_updates_rules import add_token, add_user, login
+
+
+@pytest.fixture
+def client(app, db):
+    """A logged-in official: the task register and the planners' views are for logged-in users."""
+    client = app.test_client()
+    assert login(client, add_user(db, "viewer")).status_code == 302
+    return client
 
 
 def _row(page: str, task_id: str) -> str:
@@ -37,11 +47,17 @@ def test_an_overdue_recurring_task_names_the_period_without_a_report(client):
     assert "Period month 10/2026 has no report yet" in english
 
 
-def test_periods_before_tracking_began_are_not_overdue(database_url):
+def test_periods_before_tracking_began_are_not_overdue(database_url, db):
+    token = add_token(db, add_user(db, "viewer"))  # the register is for logged-in users
+
     def status(start: str, task_id: str) -> dict:
         app = make_app(database_url, KHGEO_TRACKING_START=start)
         try:
-            return app.test_client().get(f"/api/tasks/{task_id}").get_json()
+            return (
+                app.test_client()
+                .get(f"/api/tasks/{task_id}", headers={"Authorization": f"Bearer {token}"})
+                .get_json()
+            )
         finally:
             app.extensions["khgeo.db"].engine.dispose()
 

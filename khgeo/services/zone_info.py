@@ -13,7 +13,6 @@ restores it the same way (``retired``: false).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from khgeo import clock
 from khgeo.errors import ValidationFailed
 from khgeo.models import OPERATING_STATUSES, Agency, District, User, Zone, ZoneUpdate
 from khgeo.services.admin_units import match_district
@@ -297,7 +297,7 @@ def _current(zone: Zone, name: str) -> Any:
 
 def _set(zone: Zone, name: str, value: Any, user: User | None) -> None:
     if name == "retired":
-        zone.retired_at = dt.datetime.now(dt.UTC) if value else None
+        zone.retired_at = clock.now() if value else None
         zone.retired_by_id = user.id if value and user else None
     else:
         setattr(zone, name, value)
@@ -336,7 +336,7 @@ def apply_info_update(
         _set(zone, name, new, user)
     if not changes:
         return None
-    zone.updated_at = dt.datetime.now(dt.UTC)
+    zone.updated_at = clock.now()
     try:
         session.flush()  # bumps zone.version, guarded by the version it was read at
     except StaleDataError:
@@ -386,7 +386,7 @@ def create_zone(
         if new not in (None, "", [], {}):
             shown, new_shown = _shown(session, name, new)
             changes[shown] = [None, new_shown]
-    zone.updated_at = dt.datetime.now(dt.UTC)
+    zone.updated_at = clock.now()
     try:
         with session.begin_nested():  # another admin took the code meanwhile: a message, not a 500
             session.flush()
