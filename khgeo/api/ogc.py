@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, request
 
 from khgeo.app import get_session, public_root
 from khgeo.errors import KhgeoError
-from khgeo.services import ogc
+from khgeo.services import ogc, ogc_schema
 from khgeo.services.ogc_openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,19 @@ def collection(collection_id: str):
     document = ogc.collection(get_session(), _base(), collection_id, fmt)
     found = ogc.get_collection(collection_id)
     return _html("collection.html", doc=document, collection=found) if fmt == "html" else _json(document)
+
+
+@bp.get("/collections/<collection_id>/schema")
+def schema(collection_id: str):
+    # JSON Schema only: f=html is accepted (the common parameter) and answered with the same JSON
+    document = ogc.schema(_base(), collection_id, _args())
+    return _json(document, ogc_schema.JSON_SCHEMA)
+
+
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id: str):
+    document = ogc.queryables(_base(), collection_id, _args())
+    return _json(document, ogc_schema.JSON_SCHEMA)
 
 
 def _with_crs(response: Response, crs_uri: str) -> Response:

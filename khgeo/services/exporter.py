@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
-from khgeo.services.spreadsheet import append_row, csv_guard
+from khgeo.services.spreadsheet import append_row, csv_guard, size_wrapped_row
 from khgeo.services.transfer_fields import (
     EXPORT_COLUMNS,
     GEOMETRY_SOURCE_LABELS_VI,
@@ -308,6 +308,7 @@ def _xlsx(rows: list[_Row]) -> bytes:
                 cell.number_format = number_format
             widths.append(len(number_format) + 4 if number_format else len(str(cell.value or "")))
         sheet.column_dimensions[letter].width = min(50, max(8, *widths) + 2)
+    size_wrapped_row(sheet, 1)
     sheet.freeze_panes = "C2"
     sheet.auto_filter.ref = sheet.dimensions
     workbook.properties.title = "Khu, cụm công nghiệp tỉnh Bắc Giang"

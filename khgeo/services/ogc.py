@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -32,7 +32,15 @@ from khgeo.errors import BadRequest, NotFound
 from khgeo.geo import crs as crs_defs
 from khgeo.geo.crs import CRS84, SupportedCrs
 from khgeo.models import District, Zone
-from khgeo.services.zones import WWTP_FILTER_VALUES, ZoneFilter, apply_filter, feature_select, parse_filter
+from khgeo.services import ogc_schema
+from khgeo.services.zones import (
+    WWTP_FILTER_VALUES,
+    ZoneFilter,
+    apply_filter,
+    clearance_incomplete_now,
+    feature_select,
+    parse_filter,
+)
 
 Args = Mapping[str, Sequence[str]]  # query arguments: every value given for every name
 
@@ -58,6 +66,7 @@ CONFORMANCE = [
 COMMON_PARAMS = frozenset({"f", "lang"})
 ITEMS_PARAMS = COMMON_PARAMS | {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime"}
 ITEM_PARAMS = COMMON_PARAMS | {"crs"}
+SCHEMA_PARAMS = COMMON_PARAMS | {ogc_schema.TYPES_PARAM}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]+")
 _FEATURE_ID = re.compile(r"[A-Za-z0-9._-]{1,60}")
@@ -280,6 +289,44 @@ def _bounds(session: Session, geom: ColumnElement) -> list[float] | None:
     return None if row[0] is None else [round(float(v), 6) for v in row]
 
 
+# Typed zone facts a client may have to guess the type of (numbers, yes/no, dates): null in a zone with no figure
+def _typed_facts() -> list[ColumnElement]:
+    return [
+        Zone.stated_area_ha,
+        Zone.computed_area_ha,
+        Zone.clearance_area_ha,
+        Zone.cleared_area_ha,
+        Zone.clearance_pct,
+        Zone.households_total,
+        Zone.households_agreed,
+        clearance_incomplete_now(),
+        Zone.wwtp_capacity_m3_day,
+        Zone.infrastructure_pct,
+        Zone.occupancy_pct,
+        Zone.as_of,
+    ]
+
+
+def _guessable_order(zone_ids: Select) -> Any:
+    """The matching zones (``zone_ids``: a select of Zone.id) with their ``position`` on the pages.
+
+    Clients that guess a field's type from the first features (QGIS 3.22 reads the first 10; GDAL without a
+    schema, too) type a field text when its first values are all null, and ``aliases`` as an unreadable JSON
+    value when the first list they see is empty. So the pages start with a zone that has aliases, then the
+    zones that are the first (by id) to have a value for some typed fact, most such facts first, then the rest
+    by id: a fact any matching zone has is on the first page whenever at most ~9 zones are needed to show all.
+    """
+    facts = _typed_facts()
+    firsts = [func.min(Zone.id).filter(fact.is_not(None)).over() for fact in facts]
+    covers = sum((case((Zone.id == first, 1), else_=0) for first in firsts), literal(0))
+    first_aliased = func.min(Zone.id).filter(func.cardinality(Zone.aliases) > 0).over()
+    scored = zone_ids.add_columns(
+        case((Zone.id == first_aliased, 1), else_=0).label("aliased"), covers.label("covers")
+    ).subquery()
+    order = (scored.c.aliased.desc(), scored.c.covers.desc(), scored.c.id)
+    return select(scored.c.id, func.row_number().over(order_by=order).label("position")).subquery()
+
+
 class Zones:
     id = "zones"
     title = _l("Industrial zones and clusters (KCN, CCN)")
@@ -319,17 +366,17 @@ class Zones:
 
     def page(self, session, filters, bbox, geometry, limit, offset) -> Page:
         zone_filter = self._filter(session, filters, bbox)
-        # The page's zones first (feature_select's filter, ids only, in primary-key order: an index scan), then
-        # the JSON of just those: with OFFSET on the features themselves PostgreSQL would build and throw away the
-        # JSON of every skipped zone. Pages follow the primary key, not the map's order by kind and name: any
-        # stable order pages correctly, and sorting by name under the locale's collation cost more than a third
-        # of a 1,000-feature page.
-        page_ids = feature_select(zone_filter).with_only_columns(Zone.id).order_by(None).order_by(Zone.id)
-        page_ids = page_ids.limit(limit).offset(offset).scalar_subquery()
+        # The page's zones first (ids and positions only), then the JSON of just those: with OFFSET on the
+        # features themselves PostgreSQL would build and throw away the JSON of every skipped zone.
+        ranked = _guessable_order(feature_select(zone_filter).with_only_columns(Zone.id).order_by(None))
+        page_ids = (
+            select(ranked.c.id, ranked.c.position).order_by(ranked.c.position).limit(limit).offset(offset)
+        )
+        page_ids = page_ids.subquery()
         features = (
             feature_select(ZoneFilter(), geometry, as_text=True)
-            .add_columns(Zone.id.label("position"))
-            .where(Zone.id.in_(page_ids))
+            .add_columns(page_ids.c.position)
+            .join(page_ids, page_ids.c.id == Zone.id)
             .order_by(None)
             .subquery()
         )
@@ -471,8 +518,38 @@ def _collection_info(session: Session, base: str, collection: Collection, fmt: s
             *links,
             link(f"{url}/items?f=json", "items", GEOJSON, _l("The features as GeoJSON")),
             link(f"{url}/items?f=html", "items", HTML, _l("The features as HTML")),
+            *schema_links(url),
         ],
     }
+
+
+def schema_links(url: str) -> list[dict]:
+    """The collection's feature schema (Part 5) and queryables; ``describedBy`` is GDAL 3.6's spelling."""
+    schema, single = f"{url}/schema", f"{url}/schema?{ogc_schema.TYPES_PARAM}=single"
+    title = _l("The schema of the features (JSON Schema)")
+    return [
+        link(schema, "describedby", ogc_schema.JSON_SCHEMA, title),
+        link(schema, ogc_schema.SCHEMA_REL, ogc_schema.JSON_SCHEMA, title),
+        link(
+            single, "describedBy", ogc_schema.JSON_SCHEMA, _l("The schema, one type per property (GDAL 3.6)")
+        ),
+        link(f"{url}/queryables", ogc_schema.QUERYABLES_REL, ogc_schema.JSON_SCHEMA, _l("The queryables")),
+    ]
+
+
+def schema(base: str, collection_id: str, args: Args) -> dict:
+    found = get_collection(collection_id)
+    check_args(args, SCHEMA_PARAMS)
+    types = _one(args, ogc_schema.TYPES_PARAM)
+    if types not in (None, "", "single"):
+        raise InvalidParameter(_l("types must be single"), field=ogc_schema.TYPES_PARAM)
+    return ogc_schema.feature_schema(base, found.id, str(found.title), single=types == "single")
+
+
+def queryables(base: str, collection_id: str, args: Args) -> dict:
+    found = get_collection(collection_id)
+    check_args(args, COMMON_PARAMS)
+    return ogc_schema.queryables(base, found.id, str(found.title), found.queryables)
 
 
 def collections(session: Session, base: str, fmt: str) -> dict:

@@ -81,6 +81,12 @@ PARAMETERS = {
         "a temporal geometry.",
         {"type": "string"},
     ),
+    "types": _query(
+        "types",
+        "single: one JSON type per property (no null in the type), the form GDAL 3.6 reads; without it, a property "
+        'that may be unknown has the type [t, "null"].',
+        {"type": "string", "enum": ["single"]},
+    ),
     "zoneId": {
         "name": "featureId",
         "in": "path",
@@ -345,6 +351,13 @@ def _get(operation_id: str, summary: str, tags: list[str], parameters: list[dict
     }
 
 
+def _schema_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/schema+json": {"schema": {"type": "object"}}},
+    }
+
+
 def _collection_paths(collection: ogc.Collection) -> dict:
     cid = collection.id
     feature = "zone" if cid == "zones" else "district"
@@ -378,6 +391,20 @@ def _collection_paths(collection: ogc.Collection) -> dict:
             [cid],
             items_parameters,
             {"200": features_response},
+        ),
+        f"/collections/{cid}/schema": _get(
+            f"get_{cid}_schema",
+            f"The JSON Schema of the {cid} (OGC API – Features Part 5)",
+            [cid],
+            [*COMMON, _ref("parameters", "types")],
+            {"200": _schema_response(f"The JSON Schema of one of the {cid} (a GeoJSON Feature).")},
+        ),
+        f"/collections/{cid}/queryables": _get(
+            f"get_{cid}_queryables",
+            f"The properties the {cid} can be filtered by",
+            [cid],
+            COMMON,
+            {"200": _schema_response("The queryables: each a property of the schema, with its type.")},
         ),
         f"/collections/{cid}/items/{{featureId}}": _get(
             f"get_{feature}",

@@ -36,7 +36,7 @@ from khgeo.services.report_docx import (
     period_name,
     wwtp_label,
 )
-from khgeo.services.spreadsheet import set_value
+from khgeo.services.spreadsheet import set_value, size_wrapped_row
 
 CREATOR = "khgeo — Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"
 COUNT_LABELS = {
@@ -135,6 +135,7 @@ def _write_table(sheet: Worksheet, columns: Sequence[Column], rows: Iterable[Seq
         wrap = wrap or width > MAX_WIDTH
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.alignment = Alignment(vertical="top", wrap_text=wrap)
+    size_wrapped_row(sheet, 1)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(sheet.max_row, 1)}"
     sheet.print_title_rows = "1:1"

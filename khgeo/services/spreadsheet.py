@@ -65,3 +65,41 @@ def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
     from openpyxl.cell.cell import Cell
 
     sheet.append([set_value(Cell(sheet), value) if isinstance(value, str) else value for value in values])
+
+
+# -- row heights ----------------------------------------------------------------------------------------------------
+# LibreOffice does not size a row to its wrapped text when it opens an XLSX (Excel does): without an explicit height
+# a two-line header overlaps the first row of data. A column's width counts characters of the default font (11 pt
+# Calibri); bold Vietnamese text with diacritics runs ~1.2 of them per letter, and a line needs ~15 points.
+LINE_HEIGHT_PT = 15.0
+CHARS_PER_WIDTH = 1 / 1.2
+
+
+def wrapped_lines(text: object, width: float) -> int:
+    """How many lines ``text`` takes in a wrapped cell ``width`` characters wide (words are not split)."""
+    per_line = max(1, int(width * CHARS_PER_WIDTH))
+    lines = 0
+    for paragraph in str(text).split("\n"):
+        count, used = 1, 0
+        for word in paragraph.split():
+            if used and used + 1 + len(word) <= per_line:
+                used += 1 + len(word)
+                continue
+            if used:
+                count += 1  # the word starts a new line
+            full, rest = divmod(len(word), per_line)  # a word longer than a line runs over several
+            count += full if rest else full - 1
+            used = rest or per_line
+        lines += count
+    return max(1, lines)
+
+
+def size_wrapped_row(sheet: Worksheet, row: int) -> None:
+    """Give row ``row`` an explicit height fitting its tallest wrapped cell (call after setting column widths)."""
+    lines = 1
+    for cell in sheet[row]:
+        if cell.value is None or not (cell.alignment is not None and cell.alignment.wrap_text):
+            continue
+        width = sheet.column_dimensions[cell.column_letter].width or 8.43
+        lines = max(lines, wrapped_lines(cell.value, width))
+    sheet.row_dimensions[row].height = lines * LINE_HEIGHT_PT
