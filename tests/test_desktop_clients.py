@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from flask import request
 from sqlalchemy import text
 
 from khgeo.services import accounts
@@ -61,8 +62,19 @@ def planner(app) -> str:
 
 @pytest.fixture(scope="module")
 def closed_server(module_database_url):
-    """A live server that requires login, and a planner's token for it."""
-    server = LiveServer(make_app(module_database_url, KHGEO_PUBLIC_READ=False))
+    """A live server that requires login, and a planner's token for it; ``server.seen`` lists what clients asked
+    (method, path, the Authorization scheme, status)."""
+    application = make_app(module_database_url, KHGEO_PUBLIC_READ=False)
+    seen: list[tuple[str, str, str, int]] = []
+
+    @application.after_request
+    def _record(response):
+        scheme = request.headers.get("Authorization", "").partition(" ")[0]
+        seen.append((request.method, request.path, scheme, response.status_code))
+        return response
+
+    server = LiveServer(application)
+    server.seen = seen
     with server.app.extensions["khgeo.db"].session() as session:
         accounts.create_user(session, "gis-planner", PASSWORD, "planner")
         token = accounts.new_token(session, "gis-planner", name="QGIS")
@@ -284,8 +296,13 @@ def test_qgis_reads_the_zones_with_a_basic_token_and_saves_a_geopackage(closed_s
     assert len(expected) == ZONES
 
     # the URL QGIS users type: /ogcapi without the slash, which QGIS asks first
+    server.seen.clear()
     report = run_qgis(f"{server.url}/ogcapi", "gis-planner", token, tmp_path)
     assert report["valid"], report
+    # QGIS sends Basic with its first request, to /ogcapi itself, and is answered there: no redirect, no 401
+    assert server.seen[0][:3] == ("GET", "/ogcapi", "Basic")
+    assert {status for *_, status in server.seen} == {200}
+    assert {scheme for _, _, scheme, _ in server.seen} == {"Basic"}
     assert report["feature_count"] == ZONES
     assert set(report["codes"]) == expected
     fields = report["fields"]
@@ -307,7 +324,7 @@ def test_qgis_with_a_wrong_token_gets_no_layer(closed_server, tmp_path):
     assert report["valid"] is False
 
 
-def ogrinfo(*args: str, username: str, token: str) -> subprocess.CompletedProcess:
+def ogrinfo(*args: str, username: str, token: str, auth: str = "BASIC") -> subprocess.CompletedProcess:
     executable = shutil.which("ogrinfo")
     if executable is None:
         pytest.fail("GDAL's ogrinfo is not installed (make test installs it: apt package 'gdal-bin')")
@@ -315,7 +332,7 @@ def ogrinfo(*args: str, username: str, token: str) -> subprocess.CompletedProces
         "PATH": "/usr/bin:/bin",
         "no_proxy": "*",
         "GDAL_HTTP_TIMEOUT": "30",
-        "GDAL_HTTP_AUTH": "BASIC",
+        "GDAL_HTTP_AUTH": auth,
         "GDAL_HTTP_USERPWD": f"{username}:{token}",
     }
     return subprocess.run([executable, *args], capture_output=True, text=True, timeout=120, env=env)
@@ -337,3 +354,17 @@ def test_gdal_reads_the_zones_with_basic_and_a_token(closed_server):
     assert wrong.returncode != 0
     password = ogrinfo("-ro", "-so", url, "zones", username="gis-planner", token=PASSWORD)
     assert password.returncode != 0, "the account's password is not a token"
+
+
+def test_gdal_that_waits_for_the_challenge_gets_one_and_retries(closed_server):
+    """GDAL_HTTP_AUTH=ANY sends nothing until a 401 names the schemes: the challenge is what makes it work."""
+    server, token = closed_server
+    server.seen.clear()
+    summary = ogrinfo(
+        "-ro", "-so", f"OAPIF:{server.url}/ogcapi", "zones", username="gis-planner", token=token, auth="ANY"
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert f"Feature Count: {ZONES}" in summary.stdout
+    (_, first_path, first_scheme, first_status), (_, retry_path, retry_scheme, retry_status) = server.seen[:2]
+    assert (first_scheme, first_status) == ("", 401)
+    assert (retry_path, retry_scheme, retry_status) == (first_path, "Basic", 200)
