@@ -9,8 +9,8 @@ KHGEO  := $(VENV)/bin/khgeo
 PYTEST_ARGS ?=
 
 RUN_PACKAGES  := postgresql-postgis
-# gdal-bin: the tests read /ogcapi/ with GDAL's ogrinfo (OGC API – Features client)
-TEST_PACKAGES := $(RUN_PACKAGES) chromium fonts-dejavu-core gdal-bin
+# gdal-bin: the tests read /ogcapi/ with GDAL's ogrinfo (OGC API – Features client); python3-qgis: and with QGIS
+TEST_PACKAGES := $(RUN_PACKAGES) chromium fonts-dejavu-core gdal-bin python3-qgis
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard khgeo/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test install install-test system system-test lint bench translations extract-messages clean

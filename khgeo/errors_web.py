@@ -17,13 +17,14 @@ from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from khgeo import channels
 from khgeo.errors import KhgeoError
 
 log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/ogcapi/")) or request.path == "/healthz"
+    return channels.program_request(request)
 
 
 def error_response(status: int, message: str, field: str | None = None, fields: dict | None = None):

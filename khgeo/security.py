@@ -1,4 +1,5 @@
-"""Authentication wiring: Flask-Login (session cookie or Bearer token), CSRF, cookie flags, the read gate.
+"""Authentication wiring: Flask-Login (session cookie, or an API token as Bearer or as HTTP Basic's password on the
+program paths: khgeo/channels.py), CSRF, cookie flags, the read gate.
 
 Sessions are signed cookies, so any app instance accepts a login made on another. The cookie also carries a random
 session key whose hash is a row of user_sessions: each request checks that the row still exists (no logout, no
@@ -12,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, make_response, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask import session as cookie_session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
@@ -23,8 +25,8 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from khgeo import channels
 from khgeo.errors import KhgeoError
-from khgeo.errors_web import error_response
 from khgeo.services import accounts, authz
 
 csrf = CSRFProtect()
@@ -39,11 +41,46 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """An API token a request presents: as Bearer, or as HTTP Basic's password with the username it names."""
+
+    scheme: str  # "bearer" or "basic"
+    token: str
+    username: str = ""
+
+    @property
+    def usable(self) -> bool:
+        """Basic only reads (khgeo/channels.py says why); Bearer does anything its user may."""
+        return self.scheme == "bearer" or request.method in channels.SAFE_METHODS
+
+
+def presented_credentials() -> Credentials | None:
+    """The token credentials of this request, if any (Basic only where channels.takes_basic; never logged)."""
+    if "credentials" not in g:
+        g.credentials = _parse_credentials()
+    return g.credentials
+
+
+def _parse_credentials() -> Credentials | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, rest = header.partition(" ")
+    if scheme == "Bearer":
+        return Credentials("bearer", rest.strip())
+    if scheme.lower() == "basic" and channels.takes_basic(request.path):
+        # werkzeug decodes it; None when malformed, which then fails like a wrong token
+        basic = request.authorization
+        if basic is None or basic.type != "basic":
+            return Credentials("basic", "")
+        return Credentials("basic", basic.password or "", (basic.username or "").strip().lower())
+    return None
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
     from khgeo.app import get_session
 
-    if not user_id.isdigit() or request.headers.get("Authorization", "").startswith("Bearer "):
+    if not user_id.isdigit() or presented_credentials() is not None:
         return None  # a request that names a token acts as the token's user, whatever the cookie says
     return accounts.user_for_session(
         get_session(), int(user_id), cookie_session.get(SESSION_KEY), session_lifetime()
@@ -55,21 +92,39 @@ def session_lifetime() -> dt.timedelta:
 
 
 @login_manager.request_loader
-def _load_token_user(req):
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+def _load_token_user(_req):
+    credentials = presented_credentials()
+    if credentials is None or not credentials.usable:
         return None
     from khgeo.app import get_session
 
-    user = accounts.user_for_token(get_session(), header[len("Bearer ") :].strip())
-    if user is not None:
-        g.auth_by_token = True
+    user = accounts.user_for_token(get_session(), credentials.token)
+    if user is None or (credentials.scheme == "basic" and credentials.username != user.username):
+        return None
+    g.auth_by_token = True
     return user
 
 
 @login_manager.unauthorized_handler
 def _unauthorized():
     raise authz.Unauthorized()
+
+
+def _refuse_credentials(credentials: Credentials) -> None:
+    """401 for token credentials that do not authenticate: the program must notice, not silently read less."""
+    if credentials.scheme == "bearer":
+        message = _l("The API token is invalid, expired or revoked.")
+        g.challenges = ['Bearer error="invalid_token"']
+    elif not credentials.usable:
+        message = _l('HTTP Basic only reads: to change data send the API token as "Authorization: Bearer …".')
+        g.challenges = [channels.BEARER_CHALLENGE]
+    elif not credentials.token.startswith(accounts.TOKEN_PREFIX):
+        message = _l(
+            "Here the password is an API token (khg_…, from khgeo users token), not the account's password."
+        )
+    else:
+        message = _l("The username or API token is wrong, or the token has expired or been revoked.")
+    raise authz.Unauthorized(message)  # in the channel's error shape (OGC exception under /ogcapi)
 
 
 def authenticated_by_token() -> bool:
@@ -95,6 +150,18 @@ def init_app(app: Flask) -> None:
     init_headers(app)
     login_manager.session_protection = "basic"
 
+    @app.after_request
+    def _challenge(response: Response) -> Response:
+        # every 401 to a program tells it how to authenticate (QGIS and browsers then ask for credentials)
+        if response.status_code != 401 or "WWW-Authenticate" in response.headers:
+            return response
+        values = g.get("challenges") or (
+            channels.challenges(request) if channels.takes_basic(request.path) else []
+        )
+        for value in values:
+            response.headers.add("WWW-Authenticate", value)
+        return response
+
     @app.before_request
     def _reject_nul_bytes():
         # PostgreSQL text cannot hold NUL: refuse such input up front rather than fail deep inside a query
@@ -115,23 +182,16 @@ def init_app(app: Flask) -> None:
     def _read_gate():
         if request.endpoint == "static":
             return None
-        if (
-            request.headers.get("Authorization", "").startswith("Bearer ")
-            and not current_user.is_authenticated
-        ):
-            # a dead token (revoked, expired, its account disabled) is refused, even where anonymous may read:
-            # the script that sends it must notice rather than silently read less
-            response = make_response(
-                *error_response(401, str(_l("The API token is invalid, expired or revoked.")))
-            )
-            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-            return response
+        credentials = presented_credentials()
+        if credentials is not None and not current_user.is_authenticated:
+            # a dead token (revoked, expired, its account disabled) is refused, even where anonymous may read
+            _refuse_credentials(credentials)
         if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
             return None
         if authz.may_open(current_user, request.endpoint, current_app.config["KHGEO_PUBLIC_READ"]):
             return None
-        if request.path.startswith(("/api/", "/ogcapi/")):
-            raise authz.Unauthorized()
+        if channels.program_request(request):
+            raise authz.Unauthorized()  # 401 with the challenges (below), never the HTML login page
         return redirect(
             url_for("auth.login", next=request.full_path if request.query_string else request.path)
         )

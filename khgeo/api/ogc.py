@@ -144,6 +144,4 @@ def _ogc_error(exc: KhgeoError):
     body = ogc.exception_body(exc.status, str(exc.message), getattr(exc, "ogc_code", None))
     response = _json(body)
     response.status_code = exc.status
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="khgeo"'
     return response
