@@ -33,15 +33,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
-from khgeo.services.spreadsheet import append_row, csv_guard, size_wrapped_row
+from khgeo.services.spreadsheet import TableColumn, csv_guard, table_workbook
 from khgeo.services.transfer_fields import (
     EXPORT_COLUMNS,
     GEOMETRY_SOURCE_LABELS_VI,
@@ -354,33 +351,26 @@ def _xlsx_value(column, value: Any) -> Any:
     return value
 
 
+XLSX_COLUMNS = (
+    *(TableColumn(column.header_vi, column.number_format or None) for column in EXPORT_COLUMNS),
+    TableColumn(LON_HEADER_VI, "0.000000"),
+    TableColumn(LAT_HEADER_VI, "0.000000"),
+)
+
+
 def _xlsx(rows: list[_Row]) -> bytes:
-    """One sheet: bold frozen Vietnamese header, autofilter, number/date formats, widths that fit."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Khu, cụm công nghiệp"
-    headers = [column.header_vi for column in EXPORT_COLUMNS] + [LON_HEADER_VI, LAT_HEADER_VI]
-    formats = [column.number_format for column in EXPORT_COLUMNS] + ["0.000000", "0.000000"]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
-        values = [_xlsx_value(column, row.properties.get(column.key)) for column in EXPORT_COLUMNS]
-        append_row(sheet, [*values, row.lon, row.lat])
-    for index, (header, number_format) in enumerate(zip(headers, formats, strict=True), start=1):
-        letter = get_column_letter(index)
-        widths = [len(header) * 0.8]
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-            if number_format and cell.value is not None:
-                cell.number_format = number_format
-            widths.append(len(number_format) + 4 if number_format else len(str(cell.value or "")))
-        sheet.column_dimensions[letter].width = min(50, max(8, *widths) + 2)
-    size_wrapped_row(sheet, 1)
-    sheet.freeze_panes = "C2"
-    sheet.auto_filter.ref = sheet.dimensions
-    workbook.properties.title = "Khu, cụm công nghiệp tỉnh Bắc Giang"
-    workbook.properties.creator = "khgeo"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """One sheet (``spreadsheet.write_table``); the code and the name stay in view when scrolling right."""
+    return table_workbook(
+        "Khu, cụm công nghiệp",
+        XLSX_COLUMNS,
+        (
+            [
+                *(_xlsx_value(column, row.properties.get(column.key)) for column in EXPORT_COLUMNS),
+                row.lon,
+                row.lat,
+            ]
+            for row in rows
+        ),
+        title="Khu, cụm công nghiệp tỉnh Bắc Giang",
+        freeze="C2",
+    )
