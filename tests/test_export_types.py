@@ -20,9 +20,11 @@ from khgeo.services.import_files import plain_value
 from khgeo.services.transfer_fields import EXPORT_COLUMNS
 
 
-def export(app, tmp_path: Path, fmt: str) -> Path:
+def export(app, tmp_path: Path, fmt: str, *filters: str) -> Path:
     output = tmp_path / f"out.{fmt}"
-    result = app.test_cli_runner().invoke(main, ["export", "--format", fmt, "--output", str(output)])
+    result = app.test_cli_runner().invoke(
+        main, ["export", "--format", fmt, "--output", str(output), *filters]
+    )
     assert result.exit_code == 0, result.output
     return output
 
@@ -80,6 +82,13 @@ def test_the_geopackage_has_date_and_datetime_fields_with_the_zones_values(app, 
     due = dict(zip(task_frame["id"], task_frame["due_date"], strict=True))
     assert {k: None if pd.isna(v) else v.date() for k, v in due.items()} == tasks
     assert any(v is None for v in tasks.values()) and any(v is not None for v in tasks.values())
+
+
+def test_an_empty_geopackage_export_keeps_the_field_types(app, tmp_path):
+    output = export(app, tmp_path, "gpkg", "--q", "khong co khu nao ten nay")
+    assert pyogrio.read_info(output, layer="zones")["features"] == 0
+    types = field_types(output, "zones")
+    assert types["name"] == "OFTString" and types["communes"] == "OFTString" and types["as_of"] == "OFTDate"
 
 
 def test_the_shapefile_has_a_date_field_and_keeps_the_time_stamp_as_text(app, db, tmp_path):

@@ -179,6 +179,8 @@ def _frame(
             values = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ms]")
         elif column.kind == "datetime" and datetimes:
             values = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype("datetime64[ms, UTC]")
+        else:  # text, kept text when there are no rows to tell (an empty column would be a Real field)
+            values = pd.Series(values, dtype=object)
         data[(names or {}).get(column.key, column.key)] = values
     geometries = [None if row.wkb is None else shapely.from_wkb(row.wkb) for row in rows]
     return gpd.GeoDataFrame(data, geometry=geometries, crs=STORAGE_CRS)
