@@ -6,8 +6,10 @@ as columns (khgeo.services.transfer_fields documents the Shapefile's ≤ 10-char
 Vietnamese headers). Binary formats keep full coordinate precision; GeoJSON has 6 decimals (~0.1 m), like the API.
 
 - GeoPackage: layers ``zones`` and ``districts`` (MultiPolygon, EPSG:4326), ``tasks`` (no geometry) and
-  ``task_zones`` (task id ↔ zone code, for the exported zones).
+  ``task_zones`` (task id ↔ zone code, for the exported zones). ``as_of`` and a task's ``due_date`` are Date
+  fields, ``updated_at`` a DateTime in UTC (to the millisecond, GeoPackage's precision); an unknown one is NULL.
 - Shapefile: a zip of .shp, .shx, .dbf, .prj and a .cpg saying UTF-8; lists (aliases, communes) joined with "; ".
+  ``as_of`` is a Date field; dBASE has no date-and-time type, so ``updated_at`` is ISO 8601 text, as in GeoJSON.
 - CSV: UTF-8 with a byte-order mark (so Excel shows Vietnamese), property names as headers, the outline as WKT.
 - XLSX: Vietnamese headers, number and date formats, widths that fit; a point inside each outline (lon/lat),
   since an outline does not fit a cell.
@@ -21,23 +23,22 @@ import datetime as dt
 import io
 import tempfile
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
-from khgeo.services.spreadsheet import append_row, csv_guard, size_wrapped_row
+from khgeo.services.spreadsheet import TableColumn, csv_guard, table_workbook
 from khgeo.services.transfer_fields import (
     EXPORT_COLUMNS,
     GEOMETRY_SOURCE_LABELS_VI,
@@ -159,7 +160,12 @@ def _cell(column, value: Any) -> Any:
     return value
 
 
-def _frame(rows: list[_Row], *, names: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+def _frame(
+    rows: list[_Row], *, names: dict[str, str] | None = None, datetimes: bool = True
+) -> gpd.GeoDataFrame:
+    """The zones as a table with typed columns: nullable numbers and booleans; ``date`` columns as datetime64
+    (midnight, written as Date fields by ``_write_layer``); ``datetime`` ones in UTC, or as the API's ISO text
+    where ``datetimes`` is false (a Shapefile has no field for them)."""
     data = {}
     for column in EXPORT_COLUMNS:
         values = [_cell(column, row.properties.get(column.key)) for row in rows]
@@ -169,9 +175,68 @@ def _frame(rows: list[_Row], *, names: dict[str, str] | None = None) -> gpd.GeoD
             values = pd.array(values, dtype="Int64")
         elif column.kind == "number":
             values = pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+        elif column.kind == "date":
+            values = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ms]")
+        elif column.kind == "datetime" and datetimes:
+            values = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype("datetime64[ms, UTC]")
+        else:  # text, kept text when there are no rows to tell (an empty column would be a Real field)
+            values = pd.Series(values, dtype=object)
         data[(names or {}).get(column.key, column.key)] = values
     geometries = [None if row.wkb is None else shapely.from_wkb(row.wkb) for row in rows]
     return gpd.GeoDataFrame(data, geometry=geometries, crs=STORAGE_CRS)
+
+
+def _date_columns(names: dict[str, str] | None = None) -> list[str]:
+    """The names of the zone columns that hold a date (without a time)."""
+    return [(names or {}).get(c.key, c.key) for c in EXPORT_COLUMNS if c.kind == "date"]
+
+
+GDAL_UTC = 100  # GDAL's time zone flag for UTC (1 = local, 0 = unknown; 100 ± n: n quarter-hours off UTC)
+
+
+def _write_layer(path: Path, frame: pd.DataFrame, *, dates: Collection[str] = (), **options: Any) -> None:
+    """Write ``frame`` as a layer of ``path`` with typed fields: the columns named in ``dates`` (datetime64 at
+    midnight) as Date, tz-aware datetimes as DateTime in UTC, nullable integers, reals and booleans with NULLs.
+
+    ``pyogrio.write_dataframe`` would do all but the first: without pyarrow it has no way to ask for a Date field
+    (a datetime64 column becomes DateTime, a column of ``datetime.date`` text). ``pyogrio.raw.write`` makes a
+    Date field of a numpy ``datetime64[D]`` array, so the columns go to it directly."""
+    geometry = None
+    if isinstance(frame, gpd.GeoDataFrame):
+        geometry = shapely.to_wkb(np.asarray(frame.geometry.values))
+        options.setdefault("crs", f"EPSG:{frame.crs.to_epsg()}")
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    fields, field_data, field_mask, tz_offsets = [], [], [], {}
+    for name in frame.columns:
+        column, mask = frame[name], None
+        if name in dates:
+            values = column.to_numpy(dtype="datetime64[ms]").astype("datetime64[D]")
+        elif isinstance(column.dtype, pd.DatetimeTZDtype):
+            values = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ms]")
+            tz_offsets[name] = np.full(len(column), GDAL_UTC)
+        elif isinstance(
+            column.array, pd.arrays.IntegerArray | pd.arrays.FloatingArray | pd.arrays.BooleanArray
+        ):
+            values, mask = (
+                column.array._data,
+                column.array._mask,
+            )  # as write_dataframe: values and NULLs apart
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            values = column.to_numpy(dtype=object, na_value=None)
+        else:
+            values = column.to_numpy()
+        fields.append(str(name))
+        field_data.append(values)
+        field_mask.append(mask)
+    pyogrio.raw.write(
+        path,
+        geometry=geometry,
+        field_data=field_data,
+        fields=fields,
+        field_mask=field_mask,
+        gdal_tz_offsets=tz_offsets,
+        **options,
+    )
 
 
 def _gpkg(session: Session, zone_filter: ZoneFilter, rows: list[_Row]) -> bytes:
@@ -198,7 +263,9 @@ def _gpkg(session: Session, zone_filter: ZoneFilter, rows: list[_Row]) -> bytes:
             "text": [t.text for t in tasks],
             "lead_agency": [t.lead_agency.name for t in tasks],
             "deadline_text": [t.deadline_text for t in tasks],
-            "due_date": [t.due_date.isoformat() if t.due_date else None for t in tasks],
+            "due_date": pd.to_datetime(pd.Series([t.due_date for t in tasks], dtype=object)).astype(
+                "datetime64[ms]"
+            ),
             "recurrence": [t.recurrence for t in tasks],
             "status": [t.status for t in tasks],
         }
@@ -213,19 +280,18 @@ def _gpkg(session: Session, zone_filter: ZoneFilter, rows: list[_Row]) -> bytes:
     link_frame = pd.DataFrame({"task_id": [t for t, _ in links], "zone_code": [c for _, c in links]})
     with tempfile.TemporaryDirectory(prefix="khgeo-export-") as workdir:
         path = Path(workdir) / "zones.gpkg"
-        pyogrio.write_dataframe(
-            _frame(rows),
+        _write_layer(
             path,
+            _frame(rows),
+            dates=_date_columns(),
             layer="zones",
             driver="GPKG",
             geometry_type="MultiPolygon",
             promote_to_multi=True,
         )
-        pyogrio.write_dataframe(
-            district_frame, path, layer="districts", driver="GPKG", geometry_type="MultiPolygon"
-        )
-        pyogrio.write_dataframe(task_frame, path, layer="tasks", driver="GPKG")
-        pyogrio.write_dataframe(link_frame, path, layer="task_zones", driver="GPKG")
+        _write_layer(path, district_frame, layer="districts", driver="GPKG", geometry_type="MultiPolygon")
+        _write_layer(path, task_frame, dates=["due_date"], layer="tasks", driver="GPKG")
+        _write_layer(path, link_frame, layer="task_zones", driver="GPKG")
         return path.read_bytes()
 
 
@@ -233,9 +299,10 @@ def _shapefile(rows: list[_Row]) -> bytes:
     names = {column.key: column.shp for column in EXPORT_COLUMNS}
     with tempfile.TemporaryDirectory(prefix="khgeo-export-") as workdir:
         path = Path(workdir) / "zones.shp"
-        pyogrio.write_dataframe(
-            _frame(rows, names=names),
+        _write_layer(
             path,
+            _frame(rows, names=names, datetimes=False),
+            dates=_date_columns(names),
             driver="ESRI Shapefile",
             encoding="UTF-8",
             geometry_type="MultiPolygon",
@@ -286,33 +353,26 @@ def _xlsx_value(column, value: Any) -> Any:
     return value
 
 
+XLSX_COLUMNS = (
+    *(TableColumn(column.header_vi, column.number_format or None) for column in EXPORT_COLUMNS),
+    TableColumn(LON_HEADER_VI, "0.000000"),
+    TableColumn(LAT_HEADER_VI, "0.000000"),
+)
+
+
 def _xlsx(rows: list[_Row]) -> bytes:
-    """One sheet: bold frozen Vietnamese header, autofilter, number/date formats, widths that fit."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Khu, cụm công nghiệp"
-    headers = [column.header_vi for column in EXPORT_COLUMNS] + [LON_HEADER_VI, LAT_HEADER_VI]
-    formats = [column.number_format for column in EXPORT_COLUMNS] + ["0.000000", "0.000000"]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
-        values = [_xlsx_value(column, row.properties.get(column.key)) for column in EXPORT_COLUMNS]
-        append_row(sheet, [*values, row.lon, row.lat])
-    for index, (header, number_format) in enumerate(zip(headers, formats, strict=True), start=1):
-        letter = get_column_letter(index)
-        widths = [len(header) * 0.8]
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-            if number_format and cell.value is not None:
-                cell.number_format = number_format
-            widths.append(len(number_format) + 4 if number_format else len(str(cell.value or "")))
-        sheet.column_dimensions[letter].width = min(50, max(8, *widths) + 2)
-    size_wrapped_row(sheet, 1)
-    sheet.freeze_panes = "C2"
-    sheet.auto_filter.ref = sheet.dimensions
-    workbook.properties.title = "Khu, cụm công nghiệp tỉnh Bắc Giang"
-    workbook.properties.creator = "khgeo"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """One sheet (``spreadsheet.write_table``); the code and the name stay in view when scrolling right."""
+    return table_workbook(
+        "Khu, cụm công nghiệp",
+        XLSX_COLUMNS,
+        (
+            [
+                *(_xlsx_value(column, row.properties.get(column.key)) for column in EXPORT_COLUMNS),
+                row.lon,
+                row.lat,
+            ]
+            for row in rows
+        ),
+        title="Khu, cụm công nghiệp tỉnh Bắc Giang",
+        freeze="C2",
+    )

@@ -591,6 +591,10 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, np.ndarray | list | tuple):
         items = [plain_value(v) for v in value]
         return [v for v in items if v is not None]
+    if isinstance(value, np.datetime64):  # a Date or DateTime field read as numpy (NaT is missing)
+        value = pd.Timestamp(value)
+    if value is pd.NaT:
+        return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if isinstance(value, np.bool_ | bool):

@@ -4,18 +4,15 @@ clearance over time for the zones the plan names. Each view is a list of rows a 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from khgeo.models import Task, Zone, ZoneUpdate
-from khgeo.services.spreadsheet import append_row
+from khgeo.services.spreadsheet import TableColumn, table_workbook
 from khgeo.services.zones import monitored
 
 # II.3.1 (BQL, monthly): the zones whose site clearance the plan chases
@@ -140,33 +137,5 @@ def clearance_series(session: Session) -> dict:
 
 
 def to_xlsx(title: str, headers: list[str], rows: list[list]) -> bytes:
-    """One view as a worksheet: bold frozen header, autofilter, widths that fit, numbers as numbers."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    append_row(sheet, headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        append_row(sheet, [float(v) if isinstance(v, Decimal) else v for v in row])
-    for column, header in enumerate(headers, start=1):
-        values = [
-            str(header),
-            *(str(sheet.cell(row=r, column=column).value or "") for r in range(2, sheet.max_row + 1)),
-        ]
-        sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = min(
-            60, max(10, *map(len, values)) + 2
-        )
-        for r in range(2, sheet.max_row + 1):
-            cell = sheet.cell(row=r, column=column)
-            if isinstance(cell.value, float):
-                cell.number_format = "0.0"
-            elif isinstance(cell.value, dt.date):
-                cell.number_format = "dd/mm/yyyy"
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    workbook.properties.title = title
-    workbook.properties.creator = "khgeo"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """One view as a worksheet (``spreadsheet.write_table``): numbers and dates typed by their values."""
+    return table_workbook(title, [TableColumn(str(header)) for header in headers], rows, title=title)

@@ -12,15 +12,11 @@ A pure function of ReportData; the Vietnamese vocabulary is shared with the Word
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from khgeo.services.report_data import ReportData, TaskLine
@@ -36,7 +32,17 @@ from khgeo.services.report_docx import (
     period_name,
     wwtp_label,
 )
-from khgeo.services.spreadsheet import set_value, size_wrapped_row
+from khgeo.services.spreadsheet import (
+    CHANGE,
+    DATE,
+    DATETIME,
+    INTEGER,
+    PERCENT,
+    YEAR,
+    TableColumn,
+    workbook_bytes,
+    write_table,
+)
 
 CREATOR = "khgeo — Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"
 COUNT_LABELS = {
@@ -54,23 +60,13 @@ COUNT_LABELS = {
     "agencies_late": "Số cơ quan, đơn vị chậm báo cáo",
     "agencies_reminder": "Số cơ quan, đơn vị đề xuất nhắc nhở (chậm hoặc chưa gửi báo cáo)",
 }
-FORMATS = {
-    "int": "0",
-    "pct": "0.0",
-    "change": "+0.0;-0.0;0.0",
-    "date": "dd/mm/yyyy",
-    "datetime": "dd/mm/yyyy hh:mm",
-}
-MIN_WIDTH, MAX_WIDTH = 12, 60
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+FORMATS = {"int": INTEGER, "year": YEAR, "pct": PERCENT, "change": CHANGE, "date": DATE, "datetime": DATETIME}
 
 
-@dataclass(frozen=True)
-class Column:
-    header: str
-    kind: str = "text"  # text | long (wrapped) | int | pct | change | date | datetime
+def _column(header: str, kind: str = "text") -> TableColumn:
+    """A column of a report sheet by the kind of value it holds: text, long (wrapped text), int, pct, change (in
+    percentage points), date, datetime."""
+    return TableColumn(header, FORMATS.get(kind), wrap=kind == "long")
 
 
 # -- cell values ----------------------------------------------------------------------------------------------------
@@ -101,54 +97,15 @@ def _recurrence(task: TaskLine) -> str | None:
     return label
 
 
-def _display_width(value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, dt.datetime):
-        return 16
-    if isinstance(value, dt.date):
-        return 10
-    if isinstance(value, float):
-        return len(f"{value:.1f}") + 1
-    return max(len(line) for line in str(value).split("\n"))
-
-
-# -- a sheet holding one table ------------------------------------------------------------------------------------
-def _write_table(sheet: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence]) -> None:
-    """Bold header row (frozen, repeated when printed), typed cells, autofilter, widths sized to the content."""
-    sheet.append([column.header for column in columns])
-    for cell in sheet[1]:
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
-    widths = [max(len(word) for word in column.header.split()) + 2 for column in columns]
-    wrapped = [column.kind == "long" for column in columns]
-    for row_index, values in enumerate(rows, start=2):
-        for column_index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
-            if isinstance(value, str):
-                value = clean_text(value)
-            cell = set_value(sheet.cell(row=row_index, column=column_index), value)
-            if column.kind in FORMATS:
-                cell.number_format = FORMATS[column.kind]
-            widths[column_index - 1] = max(widths[column_index - 1], _display_width(value) + 2)
-    for index, (width, wrap) in enumerate(zip(widths, wrapped, strict=True), start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
-        wrap = wrap or width > MAX_WIDTH
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-            cell.alignment = Alignment(vertical="top", wrap_text=wrap)
-    size_wrapped_row(sheet, 1)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(sheet.max_row, 1)}"
-    sheet.print_title_rows = "1:1"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+def _write_table(sheet: Worksheet, columns: Sequence[TableColumn], rows: Iterable[Sequence]) -> None:
+    """A report table: users' text without the control characters Word pastes (see ``clean_text``)."""
+    write_table(sheet, columns, rows, clean=clean_text)
 
 
 # -- the sheets ---------------------------------------------------------------------------------------------------
 def _summary_sheet(sheet: Worksheet, data: ReportData) -> None:
     rows: list[tuple[str, object, str]] = [
-        ("Năm báo cáo", data.year, "int"),
+        ("Năm báo cáo", data.year, "year"),
         ("Số liệu tính đến ngày", data.as_of, "date"),
     ]
     rows += [(COUNT_LABELS.get(key, key), value, "int") for key, value in data.counts.items()]
@@ -157,7 +114,7 @@ def _summary_sheet(sheet: Worksheet, data: ReportData) -> None:
         ("Hạn Ban Quản lý báo cáo UBND tỉnh, HĐND tỉnh", data.board_deadline, "date"),
     ]
     _write_table(
-        sheet, [Column("Chỉ tiêu"), Column("Giá trị")], [(label, value) for label, value, _kind in rows]
+        sheet, [_column("Chỉ tiêu"), _column("Giá trị")], [(label, value) for label, value, _kind in rows]
     )
     for row_index, (_label, _value, kind) in enumerate(rows, start=2):
         cell = sheet.cell(row=row_index, column=2)
@@ -166,21 +123,21 @@ def _summary_sheet(sheet: Worksheet, data: ReportData) -> None:
 
 
 ZONE_COLUMNS = (
-    Column("STT", "int"),
-    Column("Mã"),
-    Column("Tên khu, cụm công nghiệp"),
-    Column("Loại"),
-    Column("Huyện, thành phố"),
-    Column("GPMB đầu năm (%)", "pct"),
-    Column("GPMB cuối năm (%)", "pct"),
-    Column("GPMB thay đổi (điểm %)", "change"),
-    Column("XLNT đầu năm"),
-    Column("XLNT cuối năm"),
-    Column("Hạ tầng đầu năm (%)", "pct"),
-    Column("Hạ tầng cuối năm (%)", "pct"),
-    Column("Hạ tầng thay đổi (điểm %)", "change"),
-    Column("Số lần cập nhật", "int"),
-    Column("Ranh giới"),
+    _column("STT", "int"),
+    _column("Mã"),
+    _column("Tên khu, cụm công nghiệp"),
+    _column("Loại"),
+    _column("Huyện, thành phố"),
+    _column("GPMB đầu năm (%)", "pct"),
+    _column("GPMB cuối năm (%)", "pct"),
+    _column("GPMB thay đổi (điểm %)", "change"),
+    _column("XLNT đầu năm"),
+    _column("XLNT cuối năm"),
+    _column("Hạ tầng đầu năm (%)", "pct"),
+    _column("Hạ tầng cuối năm (%)", "pct"),
+    _column("Hạ tầng thay đổi (điểm %)", "change"),
+    _column("Số lần cập nhật", "int"),
+    _column("Ranh giới"),
 )
 
 
@@ -211,18 +168,18 @@ def _zone_sheet(sheet: Worksheet, data: ReportData) -> None:
 
 
 TASK_COLUMNS = (
-    Column("Mã"),
-    Column("Mục"),
-    Column("Nhiệm vụ", "long"),
-    Column("Nội dung", "long"),
-    Column("Cơ quan chủ trì"),
-    Column("Cơ quan phối hợp", "long"),
-    Column("Thời hạn (văn bản)", "long"),
-    Column("Hạn", "date"),
-    Column("Định kỳ"),
-    Column("Hạn kế tiếp", "date"),
-    Column("Tình trạng"),
-    Column("Kết quả báo cáo", "long"),
+    _column("Mã"),
+    _column("Mục"),
+    _column("Nhiệm vụ", "long"),
+    _column("Nội dung", "long"),
+    _column("Cơ quan chủ trì"),
+    _column("Cơ quan phối hợp", "long"),
+    _column("Thời hạn (văn bản)", "long"),
+    _column("Hạn", "date"),
+    _column("Định kỳ"),
+    _column("Hạn kế tiếp", "date"),
+    _column("Tình trạng"),
+    _column("Kết quả báo cáo", "long"),
 )
 
 
@@ -257,17 +214,17 @@ def _overdue_sheet(sheet: Worksheet, data: ReportData) -> None:
 
 
 AGENCY_COLUMNS = (
-    Column("Mã"),
-    Column("Tên cơ quan, đơn vị"),
-    Column("Hạn nộp", "date"),
-    Column("Đã nộp", "datetime"),
-    Column("Chậm"),
-    Column("Tình trạng"),
-    Column("Số ngày chậm", "int"),
-    Column("Đề xuất nhắc nhở"),
-    Column("Tóm tắt báo cáo", "long"),
-    Column("Kết quả theo nhiệm vụ", "long"),
-    Column("Tệp đính kèm"),
+    _column("Mã"),
+    _column("Tên cơ quan, đơn vị"),
+    _column("Hạn nộp", "date"),
+    _column("Đã nộp", "datetime"),
+    _column("Chậm"),
+    _column("Tình trạng"),
+    _column("Số ngày chậm", "int"),
+    _column("Đề xuất nhắc nhở"),
+    _column("Tóm tắt báo cáo", "long"),
+    _column("Kết quả theo nhiệm vụ", "long"),
+    _column("Tệp đính kèm"),
 )
 
 
@@ -306,9 +263,4 @@ def render_xlsx(data: ReportData) -> bytes:
     workbook.remove(workbook.active)
     for title, fill in SHEETS:
         fill(workbook.create_sheet(title), data)
-    workbook.properties.title = f"{data.title} năm {data.year}"
-    workbook.properties.creator = CREATOR
-    workbook.properties.language = "vi-VN"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook, title=f"{data.title} năm {data.year}", creator=CREATOR, language="vi-VN")
