@@ -342,7 +342,7 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> RestorePl
             raise BackupError(
                 _l("The database already holds khgeo data: restore refuses to overwrite it without --force.")
             )
-        database.engine.dispose()  # no pooled connection may hold locks on what the restore drops
+        database.dispose()  # no pooled connection may hold locks on what the restore drops
         connection = database.engine.connect()
         try:
             raw = connection.connection.driver_connection
@@ -368,7 +368,7 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> RestorePl
         finally:
             connection.invalidate()  # the script changed session settings (search_path): never pool it
             connection.close()
-            database.engine.dispose()
+            database.dispose()
     if skipped:
         log.warning("restore of %s left out what khgeo never writes: %s", dump, "; ".join(skipped))
     return RestorePlan(revision=revision, skipped=skipped)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from khgeo import clock
+from khgeo.db import independent_transaction
 from khgeo.errors import BadRequest, KhgeoError, NotFound
 from khgeo.models import ROLES, Agency, ApiToken, District, User, UserSession
 from khgeo.services import throttle
@@ -331,7 +332,7 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def _touch_token(session: Session, token_id: int) -> None:
     """Note the use in its own short transaction (a GET commits nothing); concurrent uses write it once."""
-    with session.get_bind().begin() as conn:
+    with independent_transaction(session) as conn:
         conn.execute(
             update(ApiToken)
             .where(

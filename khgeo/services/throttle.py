@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from khgeo.db import independent_transaction
 from khgeo.models import LoginAttempt, LoginThrottle
 
 PAIR_LIMIT = 5  # wrong passwords per (username, address) before a delay
@@ -106,7 +107,7 @@ def _keys(username: str, address: str) -> list[tuple[str, str, int]]:
 
 
 def _own_transaction(session: Session):
-    return session.get_bind().begin()
+    return independent_transaction(session)
 
 
 def reserve(session: Session, username: str, address: str) -> Guess:
