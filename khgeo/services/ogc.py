@@ -32,7 +32,15 @@ from khgeo.errors import BadRequest, NotFound
 from khgeo.geo import crs as crs_defs
 from khgeo.geo.crs import CRS84, SupportedCrs
 from khgeo.models import District, Zone
-from khgeo.services.zones import WWTP_FILTER_VALUES, ZoneFilter, apply_filter, feature_select, parse_filter
+from khgeo.services.zones import (
+    WWTP_FILTER_VALUES,
+    ZoneFilter,
+    apply_filter,
+    feature_select,
+    monitored,
+    parse_filter,
+    stored_feature_select,
+)
 
 Args = Mapping[str, Sequence[str]]  # query arguments: every value given for every name
 
@@ -241,6 +249,9 @@ class Page:
 
 
 class Collection(Protocol):
+    """``geometry``: the geometry's GeoJSON text in the requested CRS; None for the default CRS (CRS84), whose
+    Features a collection may keep stored (zones: zones.feature_json)."""
+
     id: str
     title: Any
     description: Any
@@ -253,12 +264,12 @@ class Collection(Protocol):
         session: Session,
         filters: dict[str, str],
         bbox: Bbox | None,
-        geometry: ColumnElement,
+        geometry: ColumnElement | None,
         limit: int,
         offset: int,
     ) -> Page: ...
 
-    def feature(self, session: Session, feature_id: str, geometry: ColumnElement) -> str | None: ...
+    def feature(self, session: Session, feature_id: str, geometry: ColumnElement | None) -> str | None: ...
 
     def extent(self, session: Session) -> list[float] | None: ...
 
@@ -327,7 +338,7 @@ class Zones:
         page_ids = feature_select(zone_filter).with_only_columns(Zone.id).order_by(None).order_by(Zone.id)
         page_ids = page_ids.limit(limit).offset(offset).scalar_subquery()
         features = (
-            feature_select(ZoneFilter(), geometry, as_text=True)
+            self._features(geometry)
             .add_columns(Zone.id.label("position"))
             .where(Zone.id.in_(page_ids))
             .order_by(None)
@@ -336,8 +347,15 @@ class Zones:
         count = apply_filter(select(func.count(Zone.id)), zone_filter).correlate(None).scalar_subquery()
         return Page(*session.execute(_page_query(features, count)).one())
 
+    @staticmethod
+    def _features(geometry: ColumnElement | None):
+        """Every zone's Feature as text: stored in CRS84 (no JSON built per request), computed in other CRSs."""
+        if geometry is None:
+            return stored_feature_select(ZoneFilter(retired=None))
+        return feature_select(ZoneFilter(retired=None), geometry, as_text=True)
+
     def feature(self, session, feature_id, geometry) -> str | None:
-        query = feature_select(ZoneFilter(codes=(feature_id,)), geometry, as_text=True)
+        query = self._features(geometry).where(Zone.code == feature_id, monitored())
         return session.execute(query).scalar_one_or_none()
 
     def extent(self, session) -> list[float] | None:
@@ -382,6 +400,7 @@ class Districts:
         return select(cast(feature, String).label("feature"), District.code.label("position"))
 
     def page(self, session, filters, bbox, geometry, limit, offset) -> Page:
+        geometry = _default_geometry(District.geom) if geometry is None else geometry
         conditions = []
         if "code" in filters:
             conditions.append(District.code == filters["code"])
@@ -397,6 +416,7 @@ class Districts:
         return Page(*session.execute(_page_query(features, count)).one())
 
     def feature(self, session, feature_id, geometry) -> str | None:
+        geometry = _default_geometry(District.geom) if geometry is None else geometry
         query = self._select(geometry).where(District.code == feature_id)
         return session.execute(query).scalar()
 
@@ -408,6 +428,17 @@ class Districts:
 # temporal geometry (a zone's as_of dates its figures, not the feature), as pygeoapi does without a time field.
 COLLECTIONS: dict[str, Collection] = {"zones": Zones(), "districts": Districts()}
 GEOMETRY_COLUMNS = {"zones": Zone.geom, "districts": District.geom}
+
+
+def _default_geometry(geom: ColumnElement) -> ColumnElement:
+    return crs_defs.geometry_json(geom, crs_defs.default_crs())
+
+
+def _geometry(collection: Collection, out_crs: SupportedCrs) -> ColumnElement | None:
+    """The geometry a collection computes for ``out_crs``; None for the default CRS (the stored Features)."""
+    if out_crs == crs_defs.default_crs():
+        return None
+    return crs_defs.geometry_json(GEOMETRY_COLUMNS[collection.id], out_crs)
 
 
 def get_collection(collection_id: str) -> Collection:
@@ -513,8 +544,7 @@ def items(session: Session, base: str, collection_id: str, args: Args, fmt: str)
     out_crs = _crs(args, "crs")
     check_datetime(_one(args, "datetime"))
     filters = {name: value for name in found.queryables if (value := _one(args, name))}
-    geometry = crs_defs.geometry_json(GEOMETRY_COLUMNS[found.id], out_crs)
-    page = found.page(session, filters, bbox, geometry, limit, offset)
+    page = found.page(session, filters, bbox, _geometry(found, out_crs), limit, offset)
 
     url = f"{base}/collections/{found.id}/items"
     kept = flat(args)
@@ -552,7 +582,7 @@ def item(session: Session, base: str, collection_id: str, feature_id: str, args:
     out_crs = _crs(args, "crs")
     body = None
     if _FEATURE_ID.fullmatch(feature_id):
-        body = found.feature(session, feature_id, crs_defs.geometry_json(GEOMETRY_COLUMNS[found.id], out_crs))
+        body = found.feature(session, feature_id, _geometry(found, out_crs))
     if body is None:
         raise NoSuchThing(
             _l("No feature %(id)s in collection %(collection)s", id=feature_id, collection=found.id)
