@@ -140,7 +140,10 @@ def test_a_changed_serialisation_is_rewritten_by_the_upgrade(db):
     with db.session() as session:
         session.execute(text("SELECT set_config('khgeo.storing_zone_features', 'on', true)"))
         session.execute(text("UPDATE zones SET feature_json = '{}'"))
-        session.execute(text("COMMENT ON FUNCTION khgeo_store_zone_features(integer[]) IS 'older code'"))
+        definition = session.execute(
+            text("SELECT pg_get_functiondef('khgeo_store_zone_features(integer[])'::regprocedure)")
+        ).scalar()
+        session.execute(text(definition.replace("khgeo stored features", "older code")))
     assert set(stored_and_fresh(db)[0].values()) == {"{}"}
     migrate.upgrade(db)
     assert_in_step(db)

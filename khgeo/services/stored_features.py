@@ -13,8 +13,8 @@ seed, raw SQL in a migration or a psql session all go through the triggers.
 ``sync`` installs (or replaces) the functions and triggers when the serialisation they were generated from has
 changed, and then rewrites every zone's Feature: ``khgeo db upgrade`` (khgeo.migrate.upgrade), ``khgeo serve`` and
 a restore (which never restores functions or triggers from a dump) run it, so a code change to the serialisation
-reaches the stored Features before the first request. The fingerprint of the generated SQL is the function's
-comment.
+reaches the stored Features before the first request. The fingerprint of the generated SQL is a comment
+line in the body of khgeo_store_zone_features.
 
 The stored text follows the session's TimeZone for updated_at, like the computed one: khgeo's sessions all use
 the server's. The functions run with search_path public (khgeo's schema), whatever the writer's session has.
@@ -35,6 +35,7 @@ from khgeo.models import District, Zone
 STORE_FUNCTION = "khgeo_store_zone_features(integer[])"
 # set (transaction-locally) while the function writes the column, so its own UPDATE does not fire it again
 GUARD = "khgeo.storing_zone_features"
+MARK = "khgeo stored features"
 TRIGGERS = {
     "zones_store_features_insert": "AFTER INSERT ON zones REFERENCING NEW TABLE AS changed",
     "zones_store_features_update": "AFTER UPDATE ON zones REFERENCING NEW TABLE AS changed",
@@ -62,7 +63,7 @@ def _fresh_features_sql() -> str:
 
 @lru_cache(maxsize=1)
 def install_sql() -> tuple[str, str]:
-    """(the SQL creating the functions and triggers, its fingerprint)."""
+    """(the SQL creating the functions and triggers, the fingerprint line it carries)."""
     # built from constants and SQLAlchemy's compiled literals only: no value from outside
     function = f"""
 CREATE OR REPLACE FUNCTION khgeo_store_zone_features(zone_ids integer[]) RETURNS void
@@ -99,8 +100,11 @@ $fn$;
         f"{'khgeo_districts_changed' if name.startswith('districts') else 'khgeo_zones_changed'}();\n"
         for name, event in TRIGGERS.items()
     )
-    comment = f"COMMENT ON FUNCTION {STORE_FUNCTION} IS 'khgeo stored features {fingerprint}';\n"
-    return function + triggers + comment, fingerprint
+    # the fingerprint lives in the body (a COMMENT would be restored from a dump without its function)
+    mark = f"-- {MARK} {fingerprint}\n"
+    return function.replace(
+        "BEGIN\n    IF cardinality", f"BEGIN\n    {mark}    IF cardinality", 1
+    ) + triggers, mark
 
 
 def sync(execute: Execute) -> bool:
@@ -113,11 +117,14 @@ def sync(execute: Execute) -> bool:
     if not has_column:
         return False
     sql, fingerprint = install_sql()
-    installed = execute(f"SELECT obj_description(to_regprocedure('{STORE_FUNCTION}'), 'pg_proc')")
+    installed = execute(
+        "SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('khgeo_store_zone_features(integer[])')"
+    )
+    installed = installed or ""
     names = ", ".join(f"'{name}'" for name in TRIGGERS)
     query = f"SELECT count(*) FROM pg_trigger WHERE tgname IN ({names}) AND NOT tgisinternal"  # noqa: S608
     triggers = execute(query)
-    if installed == f"khgeo stored features {fingerprint}" and triggers == len(TRIGGERS):
+    if fingerprint in installed and triggers == len(TRIGGERS):
         return False
     execute(sql)
     execute("SELECT khgeo_store_zone_features(ARRAY(SELECT id FROM zones))")
