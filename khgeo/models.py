@@ -213,7 +213,7 @@ class Zone(Base):
     retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # the zone's CRS84 GeoJSON Feature (khgeo.services.zones.feature_text), written only by the database's triggers
     # in the transaction of every write to the zone or its district (khgeo.services.stored_features): never set
-    # it here. Deferred: loading a zone does not read it.
+    # it here. Deferred: loading a zone does not read it. STORAGE EXTERNAL (migration 0016): never compressed.
     feature_json: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     district: Mapped[District | None] = relationship()
