@@ -2,8 +2,8 @@
 
 For each size it prints the map page's server time and size, /api/zones against the raw SQL that builds the same
 GeoJSON (the ratio is the figure: targets API ≤ 1.2× raw SQL; the two are timed alternately and the ratio is the
-median of the pairs' ratios, so other load on the machine moves both alike), and the time until the polygons are drawn in
-headless Chromium (target: 10k zones ≤ 1 s). Absolute times vary from machine to machine; quote ratios.
+median of the pairs' ratios, so other load on the machine moves both alike), and the time until the polygons are
+drawn in headless Chromium (target: 10k zones ≤ 1 s). Absolute times vary from machine to machine; quote ratios.
 
     .venv/bin/python benchmarks/map_scale.py [--sizes 60,1000,10000] [--repeat 7]
 """

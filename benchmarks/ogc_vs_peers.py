@@ -407,15 +407,26 @@ def load(
         for i in range(total)
     ]
     local = threading.local()
+    reconnects: list[str] = []
     headers = {"Accept": "application/geo+json", "Accept-Encoding": accept_encoding}
 
     def fetch(path: str) -> tuple[float, int]:
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
         started = time.perf_counter()
-        local.connection.request("GET", path, headers=headers)
-        response = local.connection.getresponse()
-        body = response.read()
+        for attempt in (1, 2):
+            if not hasattr(local, "connection"):
+                local.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+            try:
+                local.connection.request("GET", path, headers=headers)
+                response = local.connection.getresponse()
+                body = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # a kept-alive connection the server closed as the request went out: reconnect, once
+                local.connection.close()
+                del local.connection
+                if attempt == 2:
+                    raise
+                reconnects.append(path)
         elapsed = (time.perf_counter() - started) * 1000
         if response.status != 200 or not body:
             raise RuntimeError(f"{server.name} {path}: {response.status} {body[:300]!r}")
@@ -428,6 +439,8 @@ def load(
         results = list(pool.map(fetch, paths))
         elapsed = time.perf_counter() - started
         cpu = cpu_used(cpu_before, snapshot())
+    if reconnects:
+        print(f"  {server.name}: {len(reconnects)} request(s) sent again on a new connection", flush=True)
     return elapsed, [ms for ms, _ in results], cpu, sum(size for _, size in results)
 
 
