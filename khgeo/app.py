@@ -46,12 +46,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if db_session is not None:
             db_session.close()
 
-    from khgeo import errors_web, jinja, security
+    from khgeo import compression, errors_web, jinja, security
     from khgeo.api import bp as api_bp
     from khgeo.api.ogc import bp as ogcapi_bp
     from khgeo.web import bp as web_bp
     from khgeo.web.auth import bp as auth_bp
 
+    compression.init_app(app)  # first: its after_request runs last, on the final body
     security.init_app(app)
     jinja.init_app(app)
     app.register_blueprint(web_bp)

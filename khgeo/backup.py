@@ -26,6 +26,7 @@ from khgeo import migrate
 from khgeo.db import Database
 from khgeo.errors import KhgeoError
 from khgeo.pgcluster import find_bindir
+from khgeo.services import stored_features
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +359,8 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> RestorePl
                             with cursor.copy(step[1]) as copy:
                                 for row in step[2]:
                                     copy.write(row)
+                    # a dump's functions and triggers are never restored: khgeo's own keep the stored Features
+                    stored_features.sync_cursor(cursor)
                 raw.commit()
             except BackupError:
                 raw.rollback()

@@ -404,11 +404,13 @@ def export_command(fmt: str, output: Path, **filters: str | None) -> None:
 @with_database
 def serve(host: str, port: int, workers: int, threads: int, upgrade: bool, load_seed: bool) -> None:
     """Serve the app with gunicorn (production WSGI server); the embedded database is started once."""
+    from khgeo import migrate
     from khgeo.wsgi_server import run
 
     if upgrade:
         _upgrade()
     _require_schema()
+    migrate.sync_stored_features(get_db())  # the stored Features follow this code's serialisation
     if load_seed:
         _seed()
     click.echo(f"khgeo: serving on http://{host}:{port}/ ({workers} workers × {threads} threads)")

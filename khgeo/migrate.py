@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from khgeo.db import Database
 from khgeo.errors import BadRequest
+from khgeo.services import stored_features
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,7 +48,14 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        stored_features.sync_connection(conn)  # what the triggers store follows the code's serialisation
     return before, current_revision(db)
+
+
+def sync_stored_features(db: Database) -> bool:
+    """Install the triggers keeping zones.feature_json and rewrite it, if the serialisation changed (serve)."""
+    with db.engine.begin() as conn:
+        return stored_features.sync_connection(conn)
 
 
 def check_revision(revision: str) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -155,6 +157,8 @@ class Zone(Base):
         ),
         CheckConstraint("stated_area_ha IS NULL OR stated_area_ha > 0", name="stated_area"),
         CheckConstraint("version >= 1", name="version"),
+        # the monitored zones by id: an OGC API page counts them and finds its ids in this index alone
+        Index("ix_zones_monitored_id", "id", postgresql_where=text("retired_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,6 +215,10 @@ class Zone(Base):
     # its page and history, and an admin can restore it
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # the zone's CRS84 GeoJSON Feature (khgeo.services.zones.feature_text), written only by the database's triggers
+    # in the transaction of every write to the zone or its district (khgeo.services.stored_features): never set
+    # it here. Deferred: loading a zone does not read it. STORAGE EXTERNAL (migration 0016): never compressed.
+    feature_json: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     district: Mapped[District | None] = relationship()
     managing_agency: Mapped[Agency | None] = relationship()

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, case, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
+from sqlalchemy import Integer, String, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -39,7 +39,9 @@ from khgeo.services.zones import (
     apply_filter,
     clearance_incomplete_now,
     feature_select,
+    monitored,
     parse_filter,
+    stored_feature_select,
 )
 
 Args = Mapping[str, Sequence[str]]  # query arguments: every value given for every name
@@ -250,6 +252,9 @@ class Page:
 
 
 class Collection(Protocol):
+    """``geometry``: the geometry's GeoJSON text in the requested CRS; None for the default CRS (CRS84), whose
+    Features a collection may keep stored (zones: zones.feature_json)."""
+
     id: str
     title: Any
     description: Any
@@ -262,12 +267,12 @@ class Collection(Protocol):
         session: Session,
         filters: dict[str, str],
         bbox: Bbox | None,
-        geometry: ColumnElement,
+        geometry: ColumnElement | None,
         limit: int,
         offset: int,
     ) -> Page: ...
 
-    def feature(self, session: Session, feature_id: str, geometry: ColumnElement) -> str | None: ...
+    def feature(self, session: Session, feature_id: str, geometry: ColumnElement | None) -> str | None: ...
 
     def extent(self, session: Session) -> list[float] | None: ...
 
@@ -307,24 +312,45 @@ def _typed_facts() -> list[ColumnElement]:
     ]
 
 
-def _guessable_order(zone_ids: Select) -> Any:
-    """The matching zones (``zone_ids``: a select of Zone.id) with their ``position`` on the pages.
+def _leaders(session: Session, zone_filter: ZoneFilter) -> list[int]:
+    """The zones that open the pages (ids), for clients that guess a field's type from the first features.
 
-    Clients that guess a field's type from the first features (QGIS 3.22 reads the first 10; GDAL without a
-    schema, too) type a field text when its first values are all null, and ``aliases`` as an unreadable JSON
-    value when the first list they see is empty. So the pages start with a zone that has aliases, then the
-    zones that are the first (by id) to have a value for some typed fact, most such facts first, then the rest
-    by id: a fact any matching zone has is on the first page whenever at most ~9 zones are needed to show all.
+    QGIS 3.22 reads the first 10 (GDAL without a schema, too) and types a field text when its first values are all
+    null, and ``aliases`` as an unreadable JSON value when the first list it sees is empty. So the pages start with
+    the first zone (by id) that has aliases, then the zones that are the first to have a value for some typed fact,
+    most such facts first; the rest follow by id. A fact any matching zone has is on the first page whenever at
+    most ~9 zones are needed to show all. Each "first zone with" is a primary-key index probe that stops at its
+    first match, so the order costs a few index lookups per page, not a sort of every zone.
     """
-    facts = _typed_facts()
-    firsts = [func.min(Zone.id).filter(fact.is_not(None)).over() for fact in facts]
-    covers = sum((case((Zone.id == first, 1), else_=0) for first in firsts), literal(0))
-    first_aliased = func.min(Zone.id).filter(func.cardinality(Zone.aliases) > 0).over()
-    scored = zone_ids.add_columns(
-        case((Zone.id == first_aliased, 1), else_=0).label("aliased"), covers.label("covers")
-    ).subquery()
-    order = (scored.c.aliased.desc(), scored.c.covers.desc(), scored.c.id)
-    return select(scored.c.id, func.row_number().over(order_by=order).label("position")).subquery()
+
+    def first_with(condition: ColumnElement) -> Any:
+        return apply_filter(select(func.min(Zone.id)), zone_filter).where(condition).scalar_subquery()
+
+    facts = [first_with(fact.is_not(None)) for fact in _typed_facts()]
+    aliased, *firsts = session.execute(select(first_with(func.cardinality(Zone.aliases) > 0), *facts)).one()
+    covers: dict[int, int] = {}
+    for zone_id in firsts:
+        if zone_id is not None:
+            covers[zone_id] = covers.get(zone_id, 0) + 1
+    ordered = sorted(covers, key=lambda zone_id: (-covers[zone_id], zone_id))
+    return ([aliased] if aliased is not None else []) + [z for z in ordered if z != aliased]
+
+
+def _page_ids(session: Session, zone_filter: ZoneFilter, limit: int, offset: int) -> list[int]:
+    """The ids of one page in the pages' stable order: the leaders, then every other zone by primary key (an index
+    scan with OFFSET on ids only)."""
+    leaders = _leaders(session, zone_filter)
+    page = leaders[offset : offset + limit]
+    if len(page) < limit:
+        rest = (
+            apply_filter(select(Zone.id), zone_filter)
+            .where(Zone.id.not_in(leaders) if leaders else literal(True))
+            .order_by(Zone.id)
+            .limit(limit - len(page))
+            .offset(max(0, offset - len(leaders)))
+        )
+        page += list(session.scalars(rest))
+    return page
 
 
 class Zones:
@@ -368,23 +394,26 @@ class Zones:
         zone_filter = self._filter(session, filters, bbox)
         # The page's zones first (ids and positions only), then the JSON of just those: with OFFSET on the
         # features themselves PostgreSQL would build and throw away the JSON of every skipped zone.
-        ranked = _guessable_order(feature_select(zone_filter).with_only_columns(Zone.id).order_by(None))
-        page_ids = (
-            select(ranked.c.id, ranked.c.position).order_by(ranked.c.position).limit(limit).offset(offset)
-        )
-        page_ids = page_ids.subquery()
+        page_list = _page_ids(session, zone_filter, limit, offset)
         features = (
-            feature_select(ZoneFilter(), geometry, as_text=True)
-            .add_columns(page_ids.c.position)
-            .join(page_ids, page_ids.c.id == Zone.id)
+            self._features(geometry)
+            .add_columns(func.array_position(literal(page_list, ARRAY(Integer)), Zone.id).label("position"))
+            .where(Zone.id.in_(page_list))
             .order_by(None)
             .subquery()
         )
         count = apply_filter(select(func.count(Zone.id)), zone_filter).correlate(None).scalar_subquery()
         return Page(*session.execute(_page_query(features, count)).one())
 
+    @staticmethod
+    def _features(geometry: ColumnElement | None):
+        """Every zone's Feature as text: stored in CRS84 (no JSON built per request), computed in other CRSs."""
+        if geometry is None:
+            return stored_feature_select(ZoneFilter(retired=None))
+        return feature_select(ZoneFilter(retired=None), geometry, as_text=True)
+
     def feature(self, session, feature_id, geometry) -> str | None:
-        query = feature_select(ZoneFilter(codes=(feature_id,)), geometry, as_text=True)
+        query = self._features(geometry).where(Zone.code == feature_id, monitored())
         return session.execute(query).scalar_one_or_none()
 
     def extent(self, session) -> list[float] | None:
@@ -429,6 +458,7 @@ class Districts:
         return select(cast(feature, String).label("feature"), District.code.label("position"))
 
     def page(self, session, filters, bbox, geometry, limit, offset) -> Page:
+        geometry = _default_geometry(District.geom) if geometry is None else geometry
         conditions = []
         if "code" in filters:
             conditions.append(District.code == filters["code"])
@@ -444,6 +474,7 @@ class Districts:
         return Page(*session.execute(_page_query(features, count)).one())
 
     def feature(self, session, feature_id, geometry) -> str | None:
+        geometry = _default_geometry(District.geom) if geometry is None else geometry
         query = self._select(geometry).where(District.code == feature_id)
         return session.execute(query).scalar()
 
@@ -455,6 +486,17 @@ class Districts:
 # temporal geometry (a zone's as_of dates its figures, not the feature), as pygeoapi does without a time field.
 COLLECTIONS: dict[str, Collection] = {"zones": Zones(), "districts": Districts()}
 GEOMETRY_COLUMNS = {"zones": Zone.geom, "districts": District.geom}
+
+
+def _default_geometry(geom: ColumnElement) -> ColumnElement:
+    return crs_defs.geometry_json(geom, crs_defs.default_crs())
+
+
+def _geometry(collection: Collection, out_crs: SupportedCrs) -> ColumnElement | None:
+    """The geometry a collection computes for ``out_crs``; None for the default CRS (the stored Features)."""
+    if out_crs == crs_defs.default_crs():
+        return None
+    return crs_defs.geometry_json(GEOMETRY_COLUMNS[collection.id], out_crs)
 
 
 def get_collection(collection_id: str) -> Collection:
@@ -590,8 +632,7 @@ def items(session: Session, base: str, collection_id: str, args: Args, fmt: str)
     out_crs = _crs(args, "crs")
     check_datetime(_one(args, "datetime"))
     filters = {name: value for name in found.queryables if (value := _one(args, name))}
-    geometry = crs_defs.geometry_json(GEOMETRY_COLUMNS[found.id], out_crs)
-    page = found.page(session, filters, bbox, geometry, limit, offset)
+    page = found.page(session, filters, bbox, _geometry(found, out_crs), limit, offset)
 
     url = f"{base}/collections/{found.id}/items"
     kept = flat(args)
@@ -629,7 +670,7 @@ def item(session: Session, base: str, collection_id: str, feature_id: str, args:
     out_crs = _crs(args, "crs")
     body = None
     if _FEATURE_ID.fullmatch(feature_id):
-        body = found.feature(session, feature_id, crs_defs.geometry_json(GEOMETRY_COLUMNS[found.id], out_crs))
+        body = found.feature(session, feature_id, _geometry(found, out_crs))
     if body is None:
         raise NoSuchThing(
             _l("No feature %(id)s in collection %(collection)s", id=feature_id, collection=found.id)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, Select, String, case, cast, func, literal, or_, select, text
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Numeric, Select, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -236,38 +236,54 @@ def _feature_properties():
     )
 
 
+def feature_text(geometry_json: ColumnElement) -> ColumnElement:
+    """THE serialisation of a zone: its GeoJSON Feature as text, ``geometry_json`` its geometry's GeoJSON text.
+
+    Built as text, not as a json value: PostgreSQL then never parses the geometry's GeoJSON again (a sixth of a
+    1,000-feature OGC API page, which joins the texts with string_agg). It reads ``zones`` and ``districts``
+    (outer joined on zones.district_id). Each zone's CRS84 Feature is also kept in zones.feature_json, written by
+    SQL generated from this expression (khgeo.services.stored_features): change the serialisation here only.
+    """
+    return func.concat(
+        '{"type":"Feature","id":',
+        func.to_json(Zone.code),
+        ',"geometry":',
+        func.coalesce(geometry_json, "null"),
+        ',"properties":',
+        _feature_properties(),
+        "}",
+    )
+
+
+def default_geometry_json() -> ColumnElement:
+    """The outline's GeoJSON text in CRS84 at 6 decimals (~0.1 m): what /api/zones and the OGC API serve."""
+    return func.ST_AsGeoJSON(Zone.geom, 6)
+
+
 def feature_select(
     zone_filter: ZoneFilter, geometry_json: ColumnElement | None = None, *, as_text: bool = False
 ) -> Select:
-    """One row per zone: its GeoJSON Feature as json (geometry at 6 decimals, ~0.1 m).
+    """One row per zone: its GeoJSON Feature as json (geometry at 6 decimals, ~0.1 m), computed now.
 
     ``geometry_json`` replaces the outline's GeoJSON text (the OGC API serves other CRSs: khgeo.geo.crs).
-    ``as_text`` writes the same Feature as text: PostgreSQL then never parses the geometry's GeoJSON again to make
-    it a json value (a sixth of a 1,000-feature OGC API page, which aggregates the texts with string_agg).
+    ``as_text``: the Feature as text (feature_text), else parsed into a json value (for Python: exports).
+    The default geometry's Feature is stored: stored_feature_select reads it without computing anything.
     """
-    geometry = func.ST_AsGeoJSON(Zone.geom, 6) if geometry_json is None else geometry_json
-    if as_text:
-        feature = func.concat(
-            '{"type":"Feature","id":',
-            func.to_json(Zone.code),
-            ',"geometry":',
-            func.coalesce(geometry, "null"),
-            ',"properties":',
-            _feature_properties(),
-            "}",
-        ).label("feature")
-    else:
-        feature = func.json_build_object(
-            "type",
-            literal("Feature"),
-            "id",
-            Zone.code,
-            "geometry",
-            cast(geometry, JSON),
-            "properties",
-            _feature_properties(),
-        ).label("feature")
-    query = select(feature).select_from(Zone).outerjoin(District, Zone.district_id == District.id)
+    geometry = default_geometry_json() if geometry_json is None else geometry_json
+    feature = feature_text(geometry)
+    if not as_text:
+        feature = cast(feature, JSON)
+    query = (
+        select(feature.label("feature"))
+        .select_from(Zone)
+        .outerjoin(District, Zone.district_id == District.id)
+    )
+    return apply_filter(query, zone_filter).order_by(Zone.kind.desc(), Zone.search_text, Zone.code)
+
+
+def stored_feature_select(zone_filter: ZoneFilter) -> Select:
+    """feature_select's rows (default geometry, as text) read from zones.feature_json: nothing is computed."""
+    query = select(Zone.feature_json.label("feature")).select_from(Zone)
     return apply_filter(query, zone_filter).order_by(Zone.kind.desc(), Zone.search_text, Zone.code)
 
 
@@ -279,41 +295,36 @@ DISPLAY_SIMPLIFY_ABOVE = 2000
 DISPLAY_TOLERANCE_DEG = 0.00001
 
 
-def _display_geometry_json() -> ColumnElement:
-    simplified = func.ST_SimplifyPreserveTopology(Zone.geom, DISPLAY_TOLERANCE_DEG)
-    return case(
-        (func.ST_NPoints(Zone.geom) > DISPLAY_SIMPLIFY_ABOVE, func.ST_AsGeoJSON(simplified, 6)),
-        else_=func.ST_AsGeoJSON(Zone.geom, 6),
-    )
-
-
 @lru_cache(maxsize=256)
 def _collection_statement(zone_filter: ZoneFilter, for_display: bool = False) -> Select:
-    features = feature_select(zone_filter, _display_geometry_json() if for_display else None).subquery()
-    return select(
-        cast(
-            func.json_build_object(
-                "type",
-                literal("FeatureCollection"),
-                "features",
-                func.coalesce(func.json_agg(features.c.feature), text("'[]'::json")),
-            ),
-            String,
+    feature = Zone.feature_json
+    if (
+        for_display
+    ):  # only outlines with very many vertices are simplified: the others are their stored Feature
+        simplified = func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Zone.geom, DISPLAY_TOLERANCE_DEG), 6)
+        feature = case(
+            (func.ST_NPoints(Zone.geom) > DISPLAY_SIMPLIFY_ABOVE, feature_text(simplified)), else_=feature
         )
+    joined = func.string_agg(
+        feature, aggregate_order_by(literal(","), Zone.kind.desc(), Zone.search_text, Zone.code)
     )
+    query = select(func.concat('{"type":"FeatureCollection","features":[', func.coalesce(joined, ""), "]}"))
+    query = query.select_from(Zone)
+    if for_display:
+        query = query.outerjoin(District, Zone.district_id == District.id)
+    return apply_filter(query, zone_filter)
 
 
 @lru_cache(maxsize=256)
 def _feature_statement(code: str) -> Select:
     # one zone by its code, retired or not: its page and its ETag (to restore it) stay reachable
-    feature = feature_select(ZoneFilter(codes=(code,), retired=None)).add_columns(Zone.version).subquery()
-    return select(cast(feature.c.feature, String), feature.c.version)
+    return select(Zone.feature_json, Zone.version).where(Zone.code == code)
 
 
 def feature_collection_json(
     session: Session, zone_filter: ZoneFilter = ZoneFilter(), *, for_display: bool = False
 ) -> str:
-    """The whole FeatureCollection as JSON text, aggregated by PostgreSQL (no Python per feature).
+    """The whole FeatureCollection as JSON text: the stored Features joined by PostgreSQL (no Python per feature).
 
     ``for_display``: outlines with very many vertices simplified for a map page (DISPLAY_SIMPLIFY_ABOVE).
     """
