@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, cast, func, literal, select
+from sqlalchemy import Integer, String, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -31,13 +31,12 @@ from khgeo import clock
 from khgeo.errors import BadRequest, NotFound
 from khgeo.geo import crs as crs_defs
 from khgeo.geo.crs import CRS84, SupportedCrs
-from khgeo.models import District, Zone
+from khgeo.models import PAGE_LEADING_FACTS, District, Zone
 from khgeo.services import ogc_schema
 from khgeo.services.zones import (
     WWTP_FILTER_VALUES,
     ZoneFilter,
     apply_filter,
-    clearance_incomplete_now,
     feature_select,
     monitored,
     parse_filter,
@@ -295,23 +294,6 @@ def _bounds(session: Session, geom: ColumnElement) -> list[float] | None:
 
 
 # Typed zone facts a client may have to guess the type of (numbers, yes/no, dates): null in a zone with no figure
-def _typed_facts() -> list[ColumnElement]:
-    return [
-        Zone.stated_area_ha,
-        Zone.computed_area_ha,
-        Zone.clearance_area_ha,
-        Zone.cleared_area_ha,
-        Zone.clearance_pct,
-        Zone.households_total,
-        Zone.households_agreed,
-        clearance_incomplete_now(),
-        Zone.wwtp_capacity_m3_day,
-        Zone.infrastructure_pct,
-        Zone.occupancy_pct,
-        Zone.as_of,
-    ]
-
-
 def _leaders(session: Session, zone_filter: ZoneFilter) -> list[int]:
     """The zones that open the pages (ids), for clients that guess a field's type from the first features.
 
@@ -326,8 +308,8 @@ def _leaders(session: Session, zone_filter: ZoneFilter) -> list[int]:
     def first_with(condition: ColumnElement) -> Any:
         return apply_filter(select(func.min(Zone.id)), zone_filter).where(condition).scalar_subquery()
 
-    facts = [first_with(fact.is_not(None)) for fact in _typed_facts()]
-    aliased, *firsts = session.execute(select(first_with(func.cardinality(Zone.aliases) > 0), *facts)).one()
+    conditions = [text(f"({condition})") for condition in PAGE_LEADING_FACTS.values()]
+    aliased, *firsts = session.execute(select(*(first_with(condition) for condition in conditions))).one()
     covers: dict[int, int] = {}
     for zone_id in firsts:
         if zone_id is not None:
