@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from wtforms.validators import ValidationError
 
 from khgeo.api import bp
-from khgeo.app import get_db, get_session
 from khgeo.clock import today, tracking_start
+from khgeo.db import get_db, get_session
 from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.security import authenticated_by_token
 from khgeo.services import authz, updates, zone_info

@@ -307,6 +307,11 @@ def _photo_columns(photo: ProcessedPhoto) -> dict:
     }
 
 
+def get_photo(session: Session, photo_id: int) -> Photo | None:
+    """A site photo by its id (None when there is none)."""
+    return session.get(Photo, photo_id)
+
+
 def history(session: Session, zone: Zone) -> list[ZoneUpdate]:
     """The zone's timeline, newest first."""
     query = (

@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from khgeo.app import get_session
 from khgeo.clock import today
+from khgeo.db import get_session
 from khgeo.jinja import number
-from khgeo.models import WWTP_STATUSES, Photo
+from khgeo.models import WWTP_STATUSES
 from khgeo.services import authz, updates
 from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, process_photo
 from khgeo.services.zones import get_zone
@@ -150,7 +150,7 @@ def _photos() -> list:
 
 
 def _photo_response(photo_id: int, attribute: str) -> Response:
-    photo = get_session().get(Photo, photo_id)
+    photo = updates.get_photo(get_session(), photo_id)
     if photo is None:
         abort(404)
     response = Response(getattr(photo, attribute), mimetype="image/jpeg")

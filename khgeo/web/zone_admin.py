@@ -9,13 +9,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from khgeo.app import get_session
+from khgeo.db import get_session
 from khgeo.errors import ValidationFailed
-from khgeo.models import OPERATING_STATUSES, ZONE_KINDS, Agency
+from khgeo.models import OPERATING_STATUSES, ZONE_KINDS
 from khgeo.services import authz, zone_info
-from khgeo.services.admin_units import list_districts
+from khgeo.services.admin_units import list_agencies, list_districts
 from khgeo.services.sources import catalogue
 from khgeo.services.updates import VersionConflict
 from khgeo.services.zones import get_zone
@@ -92,7 +91,7 @@ def _render(zone, form, values, *, errors=None, conflict=None, status=200):
         kinds=ZONE_KINDS,
         operating_statuses=OPERATING_STATUSES,
         districts=list_districts(session),
-        agencies=list(session.scalars(select(Agency).order_by(Agency.name))),
+        agencies=list_agencies(session),
         known_sources=catalogue(),
         source_fields=zone_info.SOURCE_FIELDS,
         version=conflict.version
