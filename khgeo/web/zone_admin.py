@@ -146,22 +146,14 @@ def zone_edit(code: str):
         return _render(zone, form, _current(zone))
     submitted = _submitted()
     try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
-    if version != zone.version:
-        return _render(zone, form, submitted, conflict=zone, status=409)
-    try:
-        values = zone_info.validate_info(
-            _data(submitted), zone_info.info_lookups(session), zone=zone, locale=number_locale()
-        )
-        entry = zone_info.apply_info_update(
+        saved = zone_info.save_info_update(
             session,
             zone,
             current_user,
-            expected_version=version,
-            values=values,
+            _data(submitted),
+            expected_version=_form_version(),
             note=submitted["note"].strip(),
+            locale=number_locale(),
             channel="web",
             remote_addr=request.remote_addr or "",
         )
@@ -170,8 +162,15 @@ def zone_edit(code: str):
     except VersionConflict as exc:
         return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
     session.commit()
-    flash(_("Saved.") if entry is not None else _("Nothing changed."), "success")
+    flash(_("Saved.") if saved.entry is not None else _("Nothing changed."), "success")
     return redirect(url_for("web.zone_page", code=zone.code), 303)
+
+
+def _form_version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
 
 
 def _set_retired(code: str, retired: bool):
@@ -179,10 +178,7 @@ def _set_retired(code: str, retired: bool):
     session = get_session()
     zone = get_zone(session, code, with_tasks=False)
     _checked_form()
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
+    version = _form_version()
     try:
         zone_info.apply_info_update(
             session,
