@@ -2,7 +2,8 @@
 
 The same functions serve the HTML form and PATCH /api/zones/<code>: one set of rules, one set of messages.
 A save names the version it was based on; if the zone has moved on since, it is refused (VersionConflict) and
-nothing is written. A retried request (same request_id) is recognised and not applied twice.
+nothing is written. A retried request (same request_id) is recognised and not applied twice. ``save_update`` is
+that protocol in one call (replay, version, validate, apply); the adapters only translate its errors.
 """
 
 from __future__ import annotations
