@@ -6,14 +6,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
-from sqlalchemy.orm import Session
 
-from khgeo import clock
+from khgeo import clock, db
 from khgeo.clock import today  # noqa: F401  the clock lives in khgeo.clock; kept for branches merged later
 from khgeo.config import PROJECT_ROOT, load_settings, resolve_secret_key
-from khgeo.db import Database
+
+# the request's session lives with the database (khgeo.db); nothing in khgeo imports this module back (a test
+# checks): these names stay importable only for branches merged later
+from khgeo.db import get_db, get_session  # noqa: F401
 
 LOCALES = ("vi", "en")
 
@@ -36,15 +38,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         level=settings["KHGEO_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-    app.extensions["khgeo.db"] = Database.from_settings(settings)
+    db.init_app(app)
     clock.init_app(app)
     Babel(app, locale_selector=_select_locale)
-
-    @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        db_session: Session | None = g.pop("db_session", None)
-        if db_session is not None:
-            db_session.close()
 
     from khgeo import compression, errors_web, jinja, security
     from khgeo.api import bp as api_bp
@@ -75,20 +71,3 @@ def _select_locale() -> str:
         session["lang"] = wanted
         return wanted
     return session.get("lang") or current_app.config["KHGEO_DEFAULT_LOCALE"]
-
-
-def get_db() -> Database:
-    return current_app.extensions["khgeo.db"]
-
-
-def public_root() -> str:
-    """The address khgeo is reached at, without a trailing slash: KHGEO_PUBLIC_URL when set, so a forged Host
-    header never ends up in a link; else the request's own root."""
-    return (current_app.config.get("KHGEO_PUBLIC_URL") or request.url_root).rstrip("/")
-
-
-def get_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
-    if "db_session" not in g:
-        g.db_session = get_db().sessions()
-    return g.db_session

@@ -38,7 +38,7 @@ def _create_app():
 
 
 def get_db():
-    from khgeo.app import get_db as app_db
+    from khgeo.db import get_db as app_db
 
     return app_db()
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from khgeo.app import get_db
 from khgeo.clock import today
+from khgeo.db import get_db
 
 # files with at least this many features show progress bars while they are checked and written
 PROGRESS_MIN_FEATURES = 200

@@ -1,4 +1,8 @@
-"""The database façade: one engine per app, sessions, health, and the embedded cluster when no URL is given."""
+"""The database façade: one engine per app, sessions, health, and the embedded cluster when no URL is given.
+
+``init_app(app)`` attaches the app's Database; ``get_db()`` and ``get_session()`` (the request's session, closed
+at teardown) are what web/, api/ and security.py use, as in Flask's tutorial: nothing imports khgeo.app back.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask import Flask, current_app, g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -18,6 +23,30 @@ from khgeo.pgcluster import LocalCluster
 log = logging.getLogger(__name__)
 
 EMBEDDED_DBNAME = "khgeo"
+EXTENSION = "khgeo.db"
+
+
+def init_app(app: Flask) -> None:
+    """The app's Database, from its settings, and the request session's teardown."""
+    app.extensions[EXTENSION] = Database.from_settings(app.config)
+    app.teardown_appcontext(_close_session)
+
+
+def get_db() -> Database:
+    return current_app.extensions[EXTENSION]
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session: Session | None = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
 
 
 def independent_transaction(session: Session):

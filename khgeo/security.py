@@ -26,6 +26,7 @@ from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khgeo import channels
+from khgeo.db import get_session
 from khgeo.errors import KhgeoError
 from khgeo.services import accounts, authz
 
@@ -78,8 +79,6 @@ def _parse_credentials() -> Credentials | None:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from khgeo.app import get_session
-
     if not user_id.isdigit() or presented_credentials() is not None:
         return None  # a request that names a token acts as the token's user, whatever the cookie says
     return accounts.user_for_session(
@@ -96,8 +95,6 @@ def _load_token_user(_req):
     credentials = presented_credentials()
     if credentials is None or not credentials.usable:
         return None
-    from khgeo.app import get_session
-
     user = accounts.user_for_token(get_session(), credentials.token)
     if user is None or (credentials.scheme == "basic" and credentials.username != user.username):
         return None

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 
-from khgeo.app import get_session, public_root
+from khgeo.db import get_session
 from khgeo.errors import KhgeoError
 from khgeo.services import ogc, ogc_schema
 from khgeo.services.ogc_openapi import openapi_document
@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 
 _NEGOTIATED = [ogc.JSON_TYPE, ogc.GEOJSON, ogc.OPENAPI_JSON, ogc.HTML]
+
+
+def public_root() -> str:
+    """The address khgeo is reached at, without a trailing slash: KHGEO_PUBLIC_URL when set, so a forged Host
+    header never ends up in a link; else the request's own root."""
+    return (current_app.config.get("KHGEO_PUBLIC_URL") or request.url_root).rstrip("/")
 
 
 def _base() -> str:

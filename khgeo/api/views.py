@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from wtforms.validators import ValidationError
 
 from khgeo.api import bp
-from khgeo.app import get_db, get_session
 from khgeo.clock import today, tracking_start
+from khgeo.db import get_db, get_session
 from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.security import authenticated_by_token
 from khgeo.services import authz, updates, zone_info
@@ -97,66 +97,35 @@ def patch_zone(code: str):
     if info_fields:  # the zone's facts: admins only; field staff keep to the site status
         authz.require(authz.is_admin(current_user), current_user)
     request_id = _idempotency_key()
-    if (retry := updates.find_retry(session, request_id)) is not None:
-        if retry.zone_id != zone_row.id:
-            raise ValidationFailed(
-                {"Idempotency-Key": _l("This Idempotency-Key was already used for another zone.")}
-            )
-        # a resend of a PATCH that went through (its response was lost): answer as the first time did,
-        # before the version check, which the first request itself has moved on
-        return _feature_response(zone_row.code)
-    expected = _expected_version(zone_row.version)
-    if info_fields:
-        return _patch_info(session, zone_row, body, expected, request_id)
-    change = updates.validate(zone_row, body, today())
     try:
-        updates.apply_status_update(
-            session,
-            zone_row,
-            current_user,
-            expected_version=expected,
-            change=change,
-            today=today(),
-            channel="api",
-            request_id=request_id,
-            remote_addr=request.remote_addr or "",
-        )
-    except updates.VersionConflict as exc:
-        raise PreconditionFailed(
-            _l(
-                "The zone has changed since you read it (now version %(v)d): read it again.",
-                v=exc.zone.version,
+        if info_fields:
+            saved = zone_info.save_info_update(
+                session,
+                zone_row,
+                current_user,
+                {name: value for name, value in body.items() if name != "note"},
+                expected_version=lambda: _expected_version(zone_row.version),
+                note=str(body.get("note") or "").strip(),
+                channel="api",
+                request_id=request_id,
+                remote_addr=request.remote_addr or "",
             )
-        ) from None
-    response = _feature_response(zone_row.code)  # read in the same transaction: what is about to be committed
-    session.commit()
-    return response
-
-
-def _patch_info(session, zone_row, body: dict, expected: int, request_id: uuid.UUID | None) -> Response:
-    """An admin's PATCH of the zone's facts (name, code, sources, retired, …): the form's rules and history."""
-    mixed = set(body) - set(zone_info.INFO_FIELDS) - {"note"}
-    if mixed:
+        else:
+            saved = updates.save_status_update(
+                session,
+                zone_row,
+                current_user,
+                body,
+                expected_version=lambda: _expected_version(zone_row.version),
+                today=today(),
+                channel="api",
+                request_id=request_id,
+                remote_addr=request.remote_addr or "",
+            )
+    except updates.RequestIdReused:
         raise ValidationFailed(
-            {
-                name: _l("Change the site status and the zone's information in separate requests.")
-                for name in sorted(mixed)
-            }
-        )
-    facts = {name: value for name, value in body.items() if name != "note"}
-    values = zone_info.validate_info(facts, zone_info.info_lookups(session), zone=zone_row)
-    try:
-        zone_info.apply_info_update(
-            session,
-            zone_row,
-            current_user,
-            expected_version=expected,
-            values=values,
-            note=str(body.get("note") or "").strip(),
-            channel="api",
-            request_id=request_id,
-            remote_addr=request.remote_addr or "",
-        )
+            {"Idempotency-Key": _l("This Idempotency-Key was already used for another zone.")}
+        ) from None
     except updates.VersionConflict as exc:
         raise PreconditionFailed(
             _l(
@@ -164,8 +133,11 @@ def _patch_info(session, zone_row, body: dict, expected: int, request_id: uuid.U
                 v=exc.zone.version,
             )
         ) from None
-    response = _feature_response(zone_row.code)  # the code may have changed: the zone's new address
-    session.commit()
+    # read in the same transaction: what is about to be committed (the code may have changed: the new address);
+    # a resend of a PATCH that went through (its response was lost) is answered as the first time
+    response = _feature_response(zone_row.code)
+    if not saved.replayed:
+        session.commit()
     return response
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 
 from khgeo.errors import BadRequest
-from khgeo.models import District
+from khgeo.models import Agency, District
 from khgeo.text import fold
 
 # ~50 m: plenty for an outline drawn under the zones, and 10× fewer vertices than the source
@@ -52,6 +52,11 @@ def resolve_district(session: Session, raw: str) -> District:
 
 def list_districts(session: Session) -> list[District]:
     return list(session.scalars(select(District).order_by(District.name)))
+
+
+def list_agencies(session: Session) -> list[Agency]:
+    """The agencies by name, for the filters and forms that offer them."""
+    return list(session.scalars(select(Agency).order_by(Agency.name)))
 
 
 def districts_overlay_json(session: Session) -> str:

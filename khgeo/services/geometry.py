@@ -13,9 +13,9 @@ from typing import Any
 
 import shapely
 from flask_babel import lazy_gettext as _l
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from pyproj import Geod
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,6 +82,11 @@ class Outline:
     geometry: MultiPolygon
     area_ha: float
     warnings: list[Any] = field(default_factory=list)
+
+
+def outline_geojson(zone: Zone) -> str:
+    """The zone's stored outline as a GeoJSON geometry, for the outline editor ("" when it has none)."""
+    return json.dumps(mapping(to_shape(zone.geom))) if zone.geom is not None else ""
 
 
 def parse_geojson(text: str | bytes) -> BaseGeometry:

@@ -8,10 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from khgeo.models import Task, Zone, ZoneUpdate
+from khgeo.services.indicators import WWTP_LABELS
 from khgeo.services.spreadsheet import TableColumn, table_workbook
 from khgeo.services.zones import monitored
 
@@ -139,3 +141,75 @@ def clearance_series(session: Session) -> dict:
 def to_xlsx(title: str, headers: list[str], rows: list[list]) -> bytes:
     """One view as a worksheet (``spreadsheet.write_table``): numbers and dates typed by their values."""
     return table_workbook(title, [TableColumn(str(header)) for header in headers], rows, title=title)
+
+
+def _label(msgid) -> str:
+    """A python-format message without variables: "%%" is a literal "%", as in templates ("Hạ tầng (%)")."""
+    return str(msgid) % {}
+
+
+def _district(zone: Zone) -> str:
+    return zone.district.name if zone.district else ""
+
+
+def wwtp_xlsx(view: WwtpView) -> bytes:
+    """The clusters without wastewater treatment as a worksheet, in the request's language."""
+    return to_xlsx(
+        str(_l("Clusters without WWTP")),
+        [
+            _l("Code"),
+            _l("Cluster"),
+            _l("District"),
+            _l("Stated area (ha)"),
+            _label(_l("Infrastructure (%%)")),
+            _l("Wastewater treatment"),
+        ],
+        [
+            [
+                z.code,
+                z.name,
+                _district(z),
+                z.stated_area_ha,
+                z.infrastructure_pct,
+                str(WWTP_LABELS.get(z.wwtp_status)),
+            ]
+            for z in view.clusters
+        ],
+    )
+
+
+def infrastructure_xlsx(ranking: list[Zone]) -> bytes:
+    """The infrastructure ranking as a worksheet."""
+    return to_xlsx(
+        str(_l("Infrastructure")),
+        [_l("Code"), _l("Kind"), _l("Zone"), _l("District"), _label(_l("Infrastructure (%%)"))],
+        [[z.code, z.kind, z.name, _district(z), z.infrastructure_pct] for z in ranking],
+    )
+
+
+def stalled_xlsx(rows: list[StalledZone]) -> bytes:
+    """The zones whose site clearance stalled, as a worksheet."""
+    return to_xlsx(
+        str(_l("Stalled clearance")),
+        [
+            _l("Code"),
+            _l("Kind"),
+            _l("Zone"),
+            _l("District"),
+            _label(_l("Site clearance (%%)")),
+            _l("Last change"),
+            _l("Days"),
+        ],
+        [
+            [
+                r.zone.code,
+                r.zone.kind,
+                r.zone.name,
+                _district(r.zone),
+                r.zone.clearance_pct,
+                r.last_change,
+                r.days,
+            ]
+            for r in rows
+        ],
+    )

@@ -306,6 +306,16 @@ def list_tasks(
     return result
 
 
+def task_sections(session: Session) -> list[tuple[str, str]]:
+    """The register's sections in the plan's order, with their titles: "I", "II.1", "II.2", … "III" (part II
+    is split one level deeper)."""
+    seen: dict[str, str] = {}
+    for section, title in session.execute(select(Task.section, Task.section_title).order_by(Task.position)):
+        top = ".".join(section.split(".")[:2]) if section.startswith("II.") else section.split(".")[0]
+        seen.setdefault(top, title)
+    return list(seen.items())
+
+
 def get_task(session: Session, task_id: str) -> Task:
     task = session.scalars(_task_query().where(Task.id == task_id)).one_or_none()
     if task is None:

@@ -2,14 +2,15 @@
 
 The same functions serve the HTML form and PATCH /api/zones/<code>: one set of rules, one set of messages.
 A save names the version it was based on; if the zone has moved on since, it is refused (VersionConflict) and
-nothing is written. A retried request (same request_id) is recognised and not applied twice.
+nothing is written. A retried request (same request_id) is recognised and not applied twice. ``save_update`` is
+that protocol in one call (replay, version, validate, apply); the adapters only translate its errors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from khgeo.errors import KhgeoError, ValidationFailed
 from khgeo.models import WWTP_STATUSES, Photo, User, Zone, ZoneUpdate
 from khgeo.numbers import Bounds, NumberError, parse_bounded
 from khgeo.services.audit import record
-from khgeo.services.photos import ProcessedPhoto
+from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, ProcessedPhoto, process_photo
 from khgeo.text import parse_date, reported_date_problem
 
 # What field staff report; the zone's current values of these are those of its latest update.
@@ -196,6 +197,99 @@ def find_retry(session: Session, request_id: uuid.UUID | None) -> ZoneUpdate | N
     return session.scalars(select(ZoneUpdate).where(ZoneUpdate.request_id == request_id)).one_or_none()
 
 
+class RequestIdReused(KhgeoError):
+    """A request id (the form's hidden field, the API's Idempotency-Key) already saved for another zone: a
+    tampered form or a script reusing its keys. Each adapter says it in its own terms."""
+
+    status = 400
+
+    def __init__(self, zone_id: int):
+        super().__init__(_l("Some values are not valid."))
+        self.zone_id = zone_id
+
+
+@dataclass
+class Saved:
+    """What a save did: ``entry`` is the history entry written, or the first one when ``replayed`` (a resend of a
+    save that already went through, nothing written); None when nothing differed."""
+
+    entry: ZoneUpdate | None
+    replayed: bool = False
+
+
+def save_update(
+    session: Session,
+    zone: Zone,
+    *,
+    request_id: uuid.UUID | None,
+    expected_version: int | Callable[[], int],
+    apply: Callable[[int], ZoneUpdate | None],
+) -> Saved:
+    """The one protocol every versioned, idempotent change of a zone follows (the field form, PATCH of the site
+    status or of the zone's facts), in this order:
+
+    1. replay: a request id already saved answers as the first time did, writing nothing — before the version
+       check, which the first request itself has moved on; saved for another zone, RequestIdReused;
+    2. version: ``expected_version`` (the version the client read; a callable is asked only now, so a resend is
+       answered whatever it carries) must be the zone's, else VersionConflict and nothing is written;
+    3. ``apply(version)`` validates (ValidationFailed, PhotoRejected) and applies the change with its history
+       entry and audit event, guarded by the version (VersionConflict when a concurrent save won).
+
+    The caller commits.
+    """
+    if (retry := find_retry(session, request_id)) is not None:
+        if retry.zone_id != zone.id:
+            raise RequestIdReused(retry.zone_id)
+        return Saved(retry, replayed=True)
+    version = expected_version() if callable(expected_version) else expected_version
+    if version != zone.version:
+        raise VersionConflict(zone)
+    return Saved(apply(version))
+
+
+def process_uploads(uploads: Sequence[tuple[bytes, str]]) -> list[ProcessedPhoto]:
+    """Site photos (content, file name) checked and shrunk; PhotoRejected names the first refused."""
+    if len(uploads) > MAX_PHOTOS_PER_UPDATE:
+        raise PhotoRejected(_l("At most %(n)d photos per update.", n=MAX_PHOTOS_PER_UPDATE))
+    return [process_photo(content, name) for content, name in uploads]
+
+
+def save_status_update(
+    session: Session,
+    zone: Zone,
+    user: User,
+    data: Mapping[str, Any],
+    *,
+    expected_version: int | Callable[[], int],
+    today: dt.date,
+    locale: str | None = None,
+    uploads: Sequence[tuple[bytes, str]] = (),
+    channel: str = "web",
+    request_id: uuid.UUID | None = None,
+    remote_addr: str = "",
+) -> Saved:
+    """A field report of the site status, through the protocol of ``save_update``: photos, then the fields
+    (``validate``), then ``apply_status_update``. The caller commits."""
+
+    def apply(version: int) -> ZoneUpdate:
+        photos = process_uploads(uploads)
+        change = validate(zone, data, today, locale=locale)
+        return apply_status_update(
+            session,
+            zone,
+            user,
+            expected_version=version,
+            change=change,
+            today=today,
+            photos=photos,
+            channel=channel,
+            request_id=request_id,
+            remote_addr=remote_addr,
+        )
+
+    return save_update(session, zone, request_id=request_id, expected_version=expected_version, apply=apply)
+
+
 def apply_status_update(
     session: Session,
     zone: Zone,
@@ -305,6 +399,11 @@ def _photo_columns(photo: ProcessedPhoto) -> dict:
         "gps_lon": photo.gps_lon,
         "taken_at": photo.taken_at,
     }
+
+
+def get_photo(session: Session, photo_id: int) -> Photo | None:
+    """A site photo by its id (None when there is none)."""
+    return session.get(Photo, photo_id)
 
 
 def history(session: Session, zone: Zone) -> list[ZoneUpdate]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,7 @@ from khgeo.models import OPERATING_STATUSES, Agency, District, User, Zone, ZoneU
 from khgeo.services.admin_units import match_district
 from khgeo.services.audit import record
 from khgeo.services.transfer_fields import OPERATING_LABELS_VI
-from khgeo.services.updates import MAX_NOTE, VersionConflict, _number, snapshot
+from khgeo.services.updates import MAX_NOTE, Saved, VersionConflict, _number, save_update, snapshot
 from khgeo.text import fold, slugify
 
 # What an admin edits besides the site status: the zone's facts (the "Sửa thông tin khu" form, PATCH and POST
@@ -361,6 +361,49 @@ def apply_info_update(
     record(session, user, _action(changes), "zone", zone.code, changes, context)
     session.flush()
     return entry
+
+
+def save_info_update(
+    session: Session,
+    zone: Zone,
+    user: User,
+    facts: Mapping[str, Any],
+    *,
+    expected_version: int | Callable[[], int],
+    note: str = "",
+    locale: str | None = None,
+    channel: str = "web",
+    request_id: uuid.UUID | None = None,
+    remote_addr: str = "",
+) -> Saved:
+    """An admin's change of the zone's facts through the protocol of ``updates.save_update`` (replay, version,
+    then ``validate_info`` and ``apply_info_update``); ``Saved.entry`` is None when nothing differed. A request
+    that also names site-status fields is refused: those go through ``updates.save_status_update``. The caller
+    commits."""
+
+    def apply(version: int) -> ZoneUpdate | None:
+        mixed = set(facts) - set(INFO_FIELDS)
+        if mixed:
+            raise ValidationFailed(
+                {
+                    name: _l("Change the site status and the zone's information in separate requests.")
+                    for name in sorted(mixed)
+                }
+            )
+        values = validate_info(facts, info_lookups(session), zone=zone, locale=locale)
+        return apply_info_update(
+            session,
+            zone,
+            user,
+            expected_version=version,
+            values=values,
+            note=note,
+            channel=channel,
+            request_id=request_id,
+            remote_addr=remote_addr,
+        )
+
+    return save_update(session, zone, request_id=request_id, expected_version=expected_version, apply=apply)
 
 
 def create_zone(

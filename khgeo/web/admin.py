@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from khgeo.app import get_session
+from khgeo.db import get_session
 from khgeo.jinja import FIELD_LABELS, change_value
 from khgeo.models import AuditEvent, District
 from khgeo.services import audit, authz, throttle
+from khgeo.services.admin_units import list_districts
 from khgeo.services.exporter import CSV_CONTENT_TYPE
 from khgeo.text import file_name
 from khgeo.web import bp
@@ -97,7 +97,7 @@ class _Words:
 @bp.get("/admin/audit")
 def audit_log():
     events = _events(limit=500)
-    words = _Words(list(get_session().scalars(select(District))))
+    words = _Words(list_districts(get_session()))
     return render_template(
         "admin/audit.html",
         rows=[words.event(event) for event in events],

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from khgeo.app import get_session
+from khgeo.db import get_session
 from khgeo.errors import BadRequest
 from khgeo.security import SESSION_KEY, session_lifetime
 from khgeo.services import accounts

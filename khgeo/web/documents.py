@@ -9,8 +9,8 @@ from flask import Response, current_app, make_response, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from khgeo.app import get_session
 from khgeo.clock import today
+from khgeo.db import get_session
 from khgeo.errors_web import error_response
 from khgeo.services import authz, documents
 

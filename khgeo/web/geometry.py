@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from geoalchemy2.shape import to_shape
-from shapely.geometry import mapping
 
-from khgeo.app import get_session
+from khgeo.db import get_session
 from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, geometry, updates
 from khgeo.services.zones import ZoneFilter, get_zone, zone_bounds
@@ -23,8 +19,7 @@ def edit_outline(code: str):
     zone = get_zone(session, code)
     authz.require(authz.can_edit_geometry(current_user), current_user)
     form = CsrfForm()
-    current = json.dumps(mapping(to_shape(zone.geom))) if zone.geom is not None else ""
-    submitted = current
+    submitted = geometry.outline_geojson(zone)
     error = None
     status = 200
     if request.method == "POST":

@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from khgeo.app import get_session
 from khgeo.clock import today
+from khgeo.db import get_session
 from khgeo.errors import BadRequest
 from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, missing, planning
 from khgeo.services.exporter import download_name
-from khgeo.services.indicators import INDICATORS, WWTP_LABELS
+from khgeo.services.indicators import INDICATORS
 from khgeo.services.zones import ZoneFilter, zone_bounds
 from khgeo.web import bp
 from khgeo.web.documents import heavy_document
@@ -21,11 +21,6 @@ from khgeo.web.download import attachment
 from khgeo.web.maps import zones_overview_map
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _label(msgid: str) -> str:
-    """A python-format message without variables: "%%" is a literal "%", as in templates ("Hạ tầng (%)")."""
-    return _(msgid) % {}
 
 
 def _days(default: int = planning.DEFAULT_STALLED_DAYS) -> int:
@@ -67,67 +62,14 @@ def planning_xlsx(view: str):
     session = get_session()
     if view == "wwtp":
         name = download_name(session, ZoneFilter(kind="CCN", wwtp="none"), "xlsx")
-        data = planning.clusters_without_wwtp(session)
-        body = planning.to_xlsx(
-            _("Clusters without WWTP"),
-            [
-                _("Code"),
-                _("Cluster"),
-                _("District"),
-                _("Stated area (ha)"),
-                _label("Infrastructure (%%)"),
-                _("Wastewater treatment"),
-            ],
-            [
-                [
-                    z.code,
-                    z.name,
-                    z.district.name if z.district else "",
-                    z.stated_area_ha,
-                    z.infrastructure_pct,
-                    str(WWTP_LABELS.get(z.wwtp_status)),
-                ]
-                for z in data.clusters
-            ],
-        )
+        body = planning.wwtp_xlsx(planning.clusters_without_wwtp(session))
     elif view == "infrastructure":
         name = download_name(session, ZoneFilter(), "xlsx", words="xếp hạng hạ tầng")
-        body = planning.to_xlsx(
-            _("Infrastructure"),
-            [_("Code"), _("Kind"), _("Zone"), _("District"), _label("Infrastructure (%%)")],
-            [
-                [z.code, z.kind, z.name, z.district.name if z.district else "", z.infrastructure_pct]
-                for z in planning.infrastructure_ranking(session)
-            ],
-        )
+        body = planning.infrastructure_xlsx(planning.infrastructure_ranking(session))
     elif view == "stalled":
         days = _days()
         name = download_name(session, ZoneFilter(), "xlsx", words=f"GPMB chậm {days} ngày")
-        rows = planning.stalled_clearance(session, days, today())
-        body = planning.to_xlsx(
-            _("Stalled clearance"),
-            [
-                _("Code"),
-                _("Kind"),
-                _("Zone"),
-                _("District"),
-                _label("Site clearance (%%)"),
-                _("Last change"),
-                _("Days"),
-            ],
-            [
-                [
-                    r.zone.code,
-                    r.zone.kind,
-                    r.zone.name,
-                    r.zone.district.name if r.zone.district else "",
-                    r.zone.clearance_pct,
-                    r.last_change,
-                    r.days,
-                ]
-                for r in rows
-            ],
-        )
+        body = planning.stalled_xlsx(planning.stalled_clearance(session, days, today()))
     else:
         abort(404)
     return attachment(body, content_type=XLSX, name=name)

@@ -6,8 +6,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from khgeo.app import get_session
 from khgeo.clock import today, tracking_start
+from khgeo.db import get_session
 from khgeo.errors import BadRequest, ValidationFailed
 from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, report_data, reporting

@@ -7,14 +7,14 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from khgeo.app import get_session
 from khgeo.clock import today, tracking_start
+from khgeo.db import get_session
 from khgeo.errors import ValidationFailed
-from khgeo.models import TASK_STATUSES, Agency, Task
+from khgeo.models import TASK_STATUSES
 from khgeo.services import authz, reporting
 from khgeo.services import tasks as task_service
+from khgeo.services.admin_units import list_agencies
 from khgeo.services.indicators import get_indicator
 from khgeo.services.zones import ZoneFilter, list_zones, zone_bounds
 from khgeo.text import parse_date
@@ -23,27 +23,19 @@ from khgeo.web.forms import CsrfForm
 from khgeo.web.maps import zones_overview_map
 
 
-def _sections(session) -> list[tuple[str, str]]:
-    seen: dict[str, str] = {}
-    for section, title in session.execute(select(Task.section, Task.section_title).order_by(Task.position)):
-        top = ".".join(section.split(".")[:2]) if section.startswith("II.") else section.split(".")[0]
-        seen.setdefault(top, title)
-    return list(seen.items())
-
-
 @bp.get("/tasks")
 def task_register():
     session = get_session()
     task_filter = task_service.parse_task_filter(session, request.args)
     rows = task_service.list_tasks(session, task_filter, today(), tracking_start())
-    agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
+    agencies = list_agencies(session)
     zones = list_zones(session)
     return render_template(
         "tasks/list.html",
         rows=rows,
         task_filter=task_filter,
         agencies=agencies,
-        sections=_sections(session),
+        sections=task_service.task_sections(session),
         zones=zones,
         statuses=task_service.STATUS_FILTERS,
         args=request.args,

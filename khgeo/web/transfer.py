@@ -8,10 +8,7 @@ apply re-reads the file, plans again and refuses if the plan differs from the pr
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
-import secrets
 import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath
@@ -20,17 +17,16 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import delete, func
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from khgeo.app import get_session
 from khgeo.clock import today
+from khgeo.db import get_session
 from khgeo.errors import KhgeoError
 from khgeo.errors_web import error_response
 from khgeo.jinja import FIELD_LABELS
 from khgeo.models import ImportUpload
-from khgeo.services import authz
+from khgeo.services import authz, import_staging
 from khgeo.services.exporter import FORMATS, download_name, export_zones
 from khgeo.services.geometry import VertexLimits
 from khgeo.services.import_files import ACCEPTED_SUFFIXES, ImportFileError, LayerChoiceNeeded, read_source
@@ -41,8 +37,6 @@ from khgeo.web.download import attachment
 
 log = logging.getLogger(__name__)
 
-STAGING_HOURS = 24
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 ENCODINGS = (
     ("", _l("Automatic (UTF-8, or the Shapefile's .cpg)")),
     ("cp1258", _l("Windows Vietnamese (cp1258)")),
@@ -98,21 +92,14 @@ def _stage(upload) -> str:
                 suffix=suffix or "(none)",
             )
         )
-    token = secrets.token_urlsafe(24)
     session = get_session()
-    cutoff = func.now() - dt.timedelta(hours=STAGING_HOURS)  # the database stamped created_at
-    session.execute(delete(ImportUpload).where(ImportUpload.created_at < cutoff))
-    session.add(
-        ImportUpload(
-            token=token, user_id=current_user.id, file_name=name, suffix=suffix, content=upload.read()
-        )
-    )
+    token = import_staging.stage_upload(session, current_user.id, name, suffix, upload.read())
     session.commit()
     return token
 
 
 def _staged(token: str) -> ImportUpload:
-    row = get_session().get(ImportUpload, token) if TOKEN.match(token or "") else None
+    row = import_staging.staged_upload(get_session(), token)
     if row is None:
         raise KhgeoError(_l("The uploaded file is no longer available: upload it again."), status=410)
     if row.user_id != current_user.id:
@@ -131,10 +118,9 @@ def _read_staged(row: ImportUpload, options: dict):
 
 
 def _discard(token: str) -> None:
-    if TOKEN.match(token or ""):
-        session = get_session()
-        session.execute(delete(ImportUpload).where(ImportUpload.token == token))
-        session.commit()
+    session = get_session()
+    import_staging.discard_upload(session, token)
+    session.commit()
 
 
 def _options() -> dict:

@@ -7,15 +7,14 @@ import uuid
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from khgeo.app import get_session
 from khgeo.clock import today
+from khgeo.db import get_session
 from khgeo.jinja import number
-from khgeo.models import WWTP_STATUSES, Photo
+from khgeo.models import WWTP_STATUSES
 from khgeo.services import authz, updates
-from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected, process_photo
+from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected
 from khgeo.services.zones import get_zone
 from khgeo.web import bp
 from khgeo.web.forms import CsrfForm
@@ -87,43 +86,41 @@ def zone_update(code: str):
     if not form.validate_on_submit():  # CSRF
         abort(400)
     submitted = _submitted()
-    request_id = _uuid(request.form.get("request_id"))
-    if (retry := updates.find_retry(session, request_id)) is not None:
-        if retry.zone_id != zone.id:
-            abort(400)  # a request id from another zone's form: a tampered form
-        flash(_("Saved."), "success")  # a resend of a save that already went through: nothing to do
-        return _saved(zone.code)
+    data = {name: value for name, value in submitted.items() if name not in ("clearance_pct",) or value}
     try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
-    if version != zone.version:
-        return _render(zone, form, submitted, conflict=zone, status=409)
-    try:
-        photos = _photos()
-        data = {name: value for name, value in submitted.items() if name not in ("clearance_pct",) or value}
-        change = updates.validate(zone, data, today(), locale=number_locale())
-        updates.apply_status_update(
+        saved = updates.save_status_update(
             session,
             zone,
             current_user,
-            expected_version=version,
-            change=change,
+            data,
+            expected_version=_form_version,
             today=today(),
-            photos=photos,
+            locale=number_locale(),
+            uploads=_uploads(),
             channel="web",
-            request_id=request_id,
+            request_id=_uuid(request.form.get("request_id")),
             remote_addr=request.remote_addr or "",
         )
+    except updates.RequestIdReused:
+        abort(400)  # a request id from another zone's form: a tampered form
     except updates.ValidationFailed as exc:
         return _render(zone, form, submitted, errors=exc.errors, status=422)
     except PhotoRejected as exc:
         return _render(zone, form, submitted, errors={"photos": exc.message}, status=422)
     except updates.VersionConflict as exc:
         return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
-    session.commit()
+    if not saved.replayed:  # a resend of a save that already went through: nothing to do
+        session.commit()
     flash(_("Saved."), "success")
     return _saved(zone.code)
+
+
+def _form_version() -> int:
+    """The version the form was opened at (asked only once the request is known not to be a resend)."""
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
 
 
 def _saved(code: str):
@@ -142,15 +139,17 @@ def _uuid(raw: str | None) -> uuid.UUID | None:
         return None
 
 
-def _photos() -> list:
-    files = [upload for upload in request.files.getlist("photos") if upload and upload.filename]
-    if len(files) > MAX_PHOTOS_PER_UPDATE:
-        raise PhotoRejected(_l("At most %(n)d photos per update.", n=MAX_PHOTOS_PER_UPDATE))
-    return [process_photo(upload.read(), upload.filename) for upload in files]
+def _uploads() -> list[tuple[bytes, str]]:
+    """The photos sent, as (content, file name); the service checks how many and what they are."""
+    return [
+        (upload.read(), upload.filename)
+        for upload in request.files.getlist("photos")
+        if upload and upload.filename
+    ]
 
 
 def _photo_response(photo_id: int, attribute: str) -> Response:
-    photo = get_session().get(Photo, photo_id)
+    photo = updates.get_photo(get_session(), photo_id)
     if photo is None:
         abort(404)
     response = Response(getattr(photo, attribute), mimetype="image/jpeg")

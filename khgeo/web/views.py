@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from khgeo.app import get_session
 from khgeo.clock import today, tracking_start
+from khgeo.db import get_session
 from khgeo.jinja import FIELD_LABELS
 from khgeo.models import WWTP_STATUSES, ZONE_KINDS
 from khgeo.services import authz, updates

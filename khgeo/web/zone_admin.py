@@ -9,13 +9,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from khgeo.app import get_session
+from khgeo.db import get_session
 from khgeo.errors import ValidationFailed
-from khgeo.models import OPERATING_STATUSES, ZONE_KINDS, Agency
+from khgeo.models import OPERATING_STATUSES, ZONE_KINDS
 from khgeo.services import authz, zone_info
-from khgeo.services.admin_units import list_districts
+from khgeo.services.admin_units import list_agencies, list_districts
 from khgeo.services.sources import catalogue
 from khgeo.services.updates import VersionConflict
 from khgeo.services.zones import get_zone
@@ -92,7 +91,7 @@ def _render(zone, form, values, *, errors=None, conflict=None, status=200):
         kinds=ZONE_KINDS,
         operating_statuses=OPERATING_STATUSES,
         districts=list_districts(session),
-        agencies=list(session.scalars(select(Agency).order_by(Agency.name))),
+        agencies=list_agencies(session),
         known_sources=catalogue(),
         source_fields=zone_info.SOURCE_FIELDS,
         version=conflict.version
@@ -147,22 +146,14 @@ def zone_edit(code: str):
         return _render(zone, form, _current(zone))
     submitted = _submitted()
     try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
-    if version != zone.version:
-        return _render(zone, form, submitted, conflict=zone, status=409)
-    try:
-        values = zone_info.validate_info(
-            _data(submitted), zone_info.info_lookups(session), zone=zone, locale=number_locale()
-        )
-        entry = zone_info.apply_info_update(
+        saved = zone_info.save_info_update(
             session,
             zone,
             current_user,
-            expected_version=version,
-            values=values,
+            _data(submitted),
+            expected_version=_form_version(),
             note=submitted["note"].strip(),
+            locale=number_locale(),
             channel="web",
             remote_addr=request.remote_addr or "",
         )
@@ -171,8 +162,15 @@ def zone_edit(code: str):
     except VersionConflict as exc:
         return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
     session.commit()
-    flash(_("Saved.") if entry is not None else _("Nothing changed."), "success")
+    flash(_("Saved.") if saved.entry is not None else _("Nothing changed."), "success")
     return redirect(url_for("web.zone_page", code=zone.code), 303)
+
+
+def _form_version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
 
 
 def _set_retired(code: str, retired: bool):
@@ -180,10 +178,7 @@ def _set_retired(code: str, retired: bool):
     session = get_session()
     zone = get_zone(session, code, with_tasks=False)
     _checked_form()
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
+    version = _form_version()
     try:
         zone_info.apply_info_update(
             session,
