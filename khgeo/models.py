@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from khgeo import codes
 
@@ -184,6 +184,8 @@ class Zone(Base):
     communes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # as stated by the source
 
     geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    # whether the zone has an outline, read without the outline: lists defer geom and show "no location" from this
+    has_outline: Mapped[bool] = column_property(geom.is_not(None))
     geometry_source: Mapped[str] = mapped_column(String(20), default="illustrative")
     geometry_note: Mapped[str] = mapped_column(Text, default="")
     stated_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))

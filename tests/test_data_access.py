@@ -15,6 +15,7 @@ from khgeo.services import planning
 from khgeo.services.report_data import gather
 from khgeo.text import fold
 from tests.conftest import FROZEN_TODAY
+from tests.test_updates_rules import add_user, login
 
 # 300 zones more, each named by the plan's clearance task, each with 10 dated clearance entries, one a quarter
 MORE_ZONES_SQL = """
@@ -177,3 +178,30 @@ def test_the_zone_search_can_use_the_trigram_index(app, db):
             conn.execute(text("EXPLAIN SELECT id FROM zones WHERE search_text LIKE '%dinh tram%'")).scalars()
         )
     assert "ix_zones_search_text_trgm" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("url", "outline"),
+    [
+        ("/", "ST_AsEWKB(zones.geom)"),
+        ("/planning", "ST_AsEWKB(zones.geom)"),
+        ("/planning/stalled.xlsx", "ST_AsEWKB(zones.geom)"),
+        ("/zones/kcn-dinh-tram", "ST_AsEWKB(zone_updates.geom)"),
+    ],
+)
+def test_lists_do_not_read_outlines(app, db, client, url, outline):
+    """The map's list, the planners' views and a zone's timeline show no outline: they never read one."""
+    with db.session() as session:
+        session.execute(text("UPDATE zones SET geom = NULL WHERE code = 'ccn-dong-dinh'"))
+    assert login(client, add_user(db, "planner")).status_code == 302  # the planners' views want an account
+    with statements(db) as sent:
+        response = client.get(url)
+    assert response.status_code == 200
+    reading = [statement for statement in sent if outline in statement]
+    assert sent and not reading, "\n\n".join(reading)
+    if url == "/":  # and still says which zones have no location
+        with db.engine.connect() as conn:
+            unlocated = conn.execute(text("SELECT count(*) FROM zones WHERE geom IS NULL")).scalar()
+        assert (
+            unlocated >= 1 and response.get_data(as_text=True).count("<em>chưa có vị trí</em>") == unlocated
+        )

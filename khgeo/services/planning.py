@@ -49,7 +49,7 @@ def clusters_without_wwtp(session: Session) -> WwtpView:
         session.scalars(
             select(Zone)
             .where(Zone.kind == "CCN", monitored())
-            .options(selectinload(Zone.district))
+            .options(defer(Zone.geom), selectinload(Zone.district))
             .order_by(Zone.search_text)
         )
     )
