@@ -26,10 +26,10 @@ from khgeo.app import create_app
 # Squares of ~20–60 ha on a grid over the province's bounding box, with varied figures.
 SYNTHETIC_ZONES_SQL = """
 DELETE FROM task_zones; DELETE FROM zones;
-INSERT INTO zones (code, name, aliases, search_text, kind, communes, geom, geometry_source, geometry_note,
+INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source, geometry_note,
                    stated_area_ha, developer, infrastructure_pct, clearance_area_ha, cleared_area_ha, wwtp_status,
                    occupancy_pct, notes, sources, osm_ref, version, district_id)
-SELECT 'syn-' || i, 'Khu tổng hợp ' || i, ARRAY[]::text[], 'khu tong hop ' || i, CASE WHEN i % 3 = 0 THEN 'KCN' ELSE 'CCN' END,
+SELECT 'syn-' || i, 'Khu tổng hợp ' || i, ARRAY[]::text[], CASE WHEN i % 3 = 0 THEN 'KCN' ELSE 'CCN' END,
        ARRAY['Xã ' || (i % 200)],
        ST_Multi(ST_MakeEnvelope(lon, lat, lon + side, lat + side, 4326)), 'illustrative', '',
        round((side * side * 1.1e4 * 100)::numeric, 2), 'Công ty ' || (i % 97),

@@ -32,10 +32,10 @@ YEAR, TODAY = 2026, dt.date(2026, 11, 26)
 TARGET_S = 3.0
 # Squares of ~10–40 ha on a grid over the province; each takes the district its centre falls in.
 SYNTHETIC_ZONES_SQL = """
-INSERT INTO zones (code, name, aliases, search_text, kind, communes, geom, geometry_source, geometry_note,
+INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source, geometry_note,
                    stated_area_ha, developer, infrastructure_pct, clearance_area_ha, cleared_area_ha, wwtp_status,
                    occupancy_pct, notes, sources, osm_ref, version, district_id)
-SELECT 'syn-' || i, 'Cụm tổng hợp ' || i, ARRAY[]::text[], 'cum tong hop ' || i, 'CCN', ARRAY[]::text[],
+SELECT 'syn-' || i, 'Cụm tổng hợp ' || i, ARRAY[]::text[], 'CCN', ARRAY[]::text[],
        ST_Multi(ST_MakeEnvelope(lon, lat, lon + side, lat + side, 4326)), 'illustrative', '',
        round((side * side * 1.1e4 * 100)::numeric, 2), 'Công ty ' || (i % 97), (i * 37) % 101, 100,
        (i * 13) % 101, (ARRAY['none', 'planned', 'under_construction', 'operating', NULL])[1 + i % 5],

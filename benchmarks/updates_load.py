@@ -46,10 +46,10 @@ from khgeo.services.seed import seed
 HOST = "127.0.0.1"
 # Squares of ~10 ha on a grid near Việt Yên; nothing is deleted: the seeded zones stay.
 SYNTHETIC_ZONES_SQL = """
-INSERT INTO zones (code, name, aliases, search_text, kind, communes, geom, geometry_source, geometry_note,
+INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source, geometry_note,
                    stated_area_ha, developer, infrastructure_pct, clearance_area_ha, cleared_area_ha, wwtp_status,
                    occupancy_pct, notes, sources, osm_ref, version, district_id)
-SELECT 'syn-' || i, 'Cụm tổng hợp ' || i, ARRAY[]::text[], 'cum tong hop ' || i, 'CCN', ARRAY['Xã Hồng Thái'],
+SELECT 'syn-' || i, 'Cụm tổng hợp ' || i, ARRAY[]::text[], 'CCN', ARRAY['Xã Hồng Thái'],
        ST_Multi(ST_MakeEnvelope(lon, lat, lon + 0.003, lat + 0.003, 4326)), 'illustrative', '',
        10, 'Công ty ' || (i %% 97), (i * 37) %% 101, 100, 0, 'planned', (i * 7) %% 101, '', '{}'::jsonb, '', 1,
        %(district_id)s

@@ -27,6 +27,7 @@ from khgeo.db import Database
 from khgeo.errors import KhgeoError
 from khgeo.pgcluster import find_bindir
 from khgeo.services import stored_features
+from khgeo.text import FOLD_FUNCTIONS_SQL
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ RESTORED_TYPES = frozenset(
         "COMMENT",
     }
 )
-TRUSTED_EXTENSIONS = frozenset({"postgis"})
+# postgis for the outlines; pg_trgm for the index of the zones' search text (migration 0017)
+TRUSTED_EXTENSIONS = frozenset({"postgis", "pg_trgm"})
 _TOC_ENTRY = re.compile(r"^(\d+); (\d+) (\d+) (.+)$")
 _COPY_FROM_STDIN = re.compile(r'^COPY public\.("?[\w$]+"?) (\([^;]*\) )?FROM stdin;$')
 # SQL the dump's kept entries must never contain: running server programs, reading or writing the server's
@@ -351,6 +353,10 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> RestorePl
             try:
                 with raw.cursor() as cursor:
                     _drop_everything_khgeo(cursor)
+                    # a dump's functions are never restored: khgeo's own, which zones.search_text is generated
+                    # from, must exist before the dump's tables
+                    cursor.execute("SELECT set_config('search_path', 'public', true)")
+                    cursor.execute(FOLD_FUNCTIONS_SQL)
                     for step in _script(dump, database, use_list):
                         _check(step, dump)
                         if step[0] == "sql":

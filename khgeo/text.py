@@ -23,6 +23,31 @@ def fold(text: str) -> str:
     return " ".join(stripped.lower().split())
 
 
+# fold()'s twin in the database, and what a zone's search text is made of: zones.search_text is a column generated
+# from these (migration 0017), so no write, raw SQL included, can leave it stale. The same steps as fold(): đ/Đ to
+# d/D, canonical decomposition, combining marks dropped (the blocks Latin script uses), lower case, whitespace
+# runs to one space. Not unaccent(): it also rewrites punctuation ("–" → "-", a seeded name has one) and
+# ligatures, so it would disagree with fold(), which `q` is folded with; and it is only STABLE, which a generated
+# column refuses. Everything is schema-qualified: a restore's script empties the search_path.
+# tests/test_data_access.py checks that khgeo_fold and fold() agree on every seeded name and alias.
+FOLD_FUNCTIONS_SQL = r"""
+CREATE OR REPLACE FUNCTION public.khgeo_fold(text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+SELECT pg_catalog.btrim(pg_catalog.regexp_replace(pg_catalog.lower(pg_catalog.regexp_replace(
+    pg_catalog.normalize(pg_catalog.replace(pg_catalog.replace($1, 'đ', 'd'), 'Đ', 'D'), 'NFD'),
+    '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g')),
+    '[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', ' ', 'g'))
+$fn$;
+CREATE OR REPLACE FUNCTION public.khgeo_zone_search_text(text, text[]) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+SELECT pg_catalog.array_to_string(ARRAY(
+    SELECT public.khgeo_fold(names.name)
+    FROM unnest(pg_catalog.array_prepend($1, coalesce($2, '{}'::text[]))) WITH ORDINALITY AS names(name, position)
+    ORDER BY names.position), ' | ')
+$fn$;
+"""
+
+
 def slugify(text: str) -> str:
     return _NON_ALNUM.sub("-", fold(text)).strip("-")
 

@@ -41,9 +41,9 @@ def server(pg_cluster):
 def _insert_hostile_zone(session) -> None:
     session.execute(
         text("""
-        INSERT INTO zones (code, name, aliases, search_text, kind, communes, geom, geometry_source,
+        INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source,
                            geometry_note, developer, notes, sources, osm_ref, version, district_id)
-        SELECT 'ccn-hostile', :name, ARRAY[]::text[], 'hostile', 'CCN', ARRAY[:name],
+        SELECT 'ccn-hostile', :name, ARRAY[]::text[], 'CCN', ARRAY[:name],
                ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(106.2, 21.3), 4326), 0.01)), 'illustrative',
                '', :name, '', '{}'::jsonb, '', 1, id
         FROM districts WHERE code = '222'

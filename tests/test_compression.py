@@ -21,10 +21,10 @@ ZONE = "kcn-quang-chau"
 # 1,000 more zones as benchmarks/ogc_vs_peers.py makes them (map_scale.py's grid of 20–60 ha squares with varied
 # figures, each made a compact 33-vertex outline of the same area, like the seeded ones)
 THOUSAND_ZONES_SQL = """
-INSERT INTO zones (code, name, aliases, search_text, kind, communes, geom, geometry_source, geometry_note,
+INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source, geometry_note,
                    stated_area_ha, developer, infrastructure_pct, clearance_area_ha, cleared_area_ha, wwtp_status,
                    occupancy_pct, notes, sources, osm_ref, version, district_id)
-SELECT 'syn-' || i, 'Khu tổng hợp ' || i, ARRAY[]::text[], 'khu tong hop ' || i,
+SELECT 'syn-' || i, 'Khu tổng hợp ' || i, ARRAY[]::text[],
        CASE WHEN i % 3 = 0 THEN 'KCN' ELSE 'CCN' END, ARRAY['Xã ' || (i % 200)],
        ST_Multi(ST_Buffer(ST_Centroid(square)::geography, sqrt(ST_Area(square::geography) / pi()),
                           'quad_segs=8')::geometry),

@@ -18,9 +18,9 @@ def hostile_server(pg_cluster):
     with database.session() as session:
         session.execute(
             text("""
-            INSERT INTO zones (code, name, aliases, search_text, kind, communes, geom, geometry_source,
+            INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source,
                                geometry_note, developer, notes, sources, osm_ref, version, district_id)
-            SELECT 'ccn-hostile', :name, ARRAY[:name], 'hostile', 'CCN', ARRAY[:name],
+            SELECT 'ccn-hostile', :name, ARRAY[:name], 'CCN', ARRAY[:name],
                    ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(106.2, 21.3), 4326), 0.01)), 'illustrative',
                    :name, :name, :name, '{}'::jsonb, '', 1, id
             FROM districts WHERE code = '222'

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, defer, load_only, selectinload
 
-from khgeo.models import Task, Zone, ZoneUpdate
+from khgeo.models import Zone, ZoneUpdate, task_zones
 from khgeo.services.indicators import WWTP_LABELS
 from khgeo.services.spreadsheet import TableColumn, table_workbook
 from khgeo.services.zones import monitored
@@ -51,7 +51,7 @@ def clusters_without_wwtp(session: Session) -> WwtpView:
         session.scalars(
             select(Zone)
             .where(Zone.kind == "CCN", monitored())
-            .options(selectinload(Zone.district))
+            .options(defer(Zone.geom), selectinload(Zone.district))
             .order_by(Zone.search_text)
         )
     )
@@ -76,7 +76,7 @@ def infrastructure_ranking(session: Session) -> list[Zone]:
     zones = session.scalars(
         select(Zone)
         .where(monitored())
-        .options(selectinload(Zone.district))
+        .options(defer(Zone.geom), selectinload(Zone.district))
         .order_by(Zone.infrastructure_pct.asc().nulls_last(), Zone.search_text)
     )
     return list(zones)
@@ -90,22 +90,29 @@ class StalledZone:
 
 
 def stalled_clearance(session: Session, days: int, today: dt.date) -> list[StalledZone]:
-    """Zones with unfinished site clearance whose cleared area has not moved for ``days`` days or more."""
-    last_move: dict[int, dt.date] = {}
-    for update in session.scalars(select(ZoneUpdate).where(ZoneUpdate.kind != "geometry")):
-        moved = update.kind == "seed" or "cleared_area_ha" in (update.changes or {})
-        day = update.as_of or update.created_at.date()
-        if moved and (update.zone_id not in last_move or day > last_move[update.zone_id]):
-            last_move[update.zone_id] = day
-    result = []
-    zones = select(Zone).where(monitored()).options(selectinload(Zone.district)).order_by(Zone.search_text)
-    for zone in session.scalars(zones):
-        unfinished = zone.clearance_incomplete or (
-            zone.clearance_pct is not None and zone.clearance_pct < 100
+    """Zones with unfinished site clearance whose cleared area has not moved for ``days`` days or more.
+
+    Two queries whatever the length of the history: the day clearance last moved is a SQL aggregate."""
+    moved = or_(ZoneUpdate.kind == "seed", ZoneUpdate.changes.has_key("cleared_area_ha"))
+    last_move = (
+        select(
+            ZoneUpdate.zone_id,
+            func.max(func.coalesce(ZoneUpdate.as_of, func.date(ZoneUpdate.created_at))).label("day"),
         )
-        if not unfinished:
-            continue
-        last = last_move.get(zone.id)
+        .where(ZoneUpdate.kind != "geometry", moved)
+        .group_by(ZoneUpdate.zone_id)
+        .subquery()
+    )
+    unfinished = or_(Zone.clearance_incomplete.is_(True), Zone.clearance_pct < 100)
+    rows = session.execute(
+        select(Zone, last_move.c.day)
+        .outerjoin(last_move, last_move.c.zone_id == Zone.id)
+        .where(monitored(), unfinished)
+        .options(defer(Zone.geom), selectinload(Zone.district))
+        .order_by(Zone.search_text)
+    )
+    result = []
+    for zone, last in rows:
         age = (today - last).days if last else None
         if age is None or age >= days:
             result.append(StalledZone(zone=zone, last_change=last, days=age))
@@ -114,27 +121,28 @@ def stalled_clearance(session: Session, days: int, today: dt.date) -> list[Stall
 
 
 def clearance_series(session: Session) -> dict:
-    """Site clearance % over time for the zones the plan's clearance task names, for a chart."""
-    task = session.get(Task, CLEARANCE_TASK)
-    zones = [zone for zone in task.zones if zone.retired_at is None] if task else []  # as monitored()
-    series = []
-    for zone in zones:
-        points = session.scalars(
-            select(ZoneUpdate)
-            .where(ZoneUpdate.zone_id == zone.id, ZoneUpdate.as_of.is_not(None))
-            .order_by(ZoneUpdate.as_of, ZoneUpdate.id)
-        )
-        series.append(
-            {
-                "code": zone.code,
-                "name": f"{zone.kind} {zone.name}",
-                "points": [
-                    [p.as_of.isoformat(), float(p.clearance_pct)]
-                    for p in points
-                    if p.clearance_pct is not None
-                ],
-            }
-        )
+    """Site clearance % over time for the zones the plan's clearance task names, for a chart (two queries)."""
+    # the zones the task names that are still monitored
+    named = and_(task_zones.c.zone_id == Zone.id, task_zones.c.task_id == CLEARANCE_TASK, monitored())
+    zones = session.scalars(
+        select(Zone)
+        .join(task_zones, named)
+        .options(load_only(Zone.code, Zone.kind, Zone.name))
+        .order_by(Zone.code)
+    ).all()
+    points: dict[int, list] = defaultdict(list)
+    for zone_id, as_of, pct in session.execute(
+        select(ZoneUpdate.zone_id, ZoneUpdate.as_of, ZoneUpdate.clearance_pct)
+        .join(Zone, ZoneUpdate.zone_id == Zone.id)
+        .join(task_zones, named)
+        .where(ZoneUpdate.as_of.is_not(None), ZoneUpdate.clearance_pct.is_not(None))
+        .order_by(ZoneUpdate.zone_id, ZoneUpdate.as_of, ZoneUpdate.id)
+    ):
+        points[zone_id].append([as_of.isoformat(), float(pct)])
+    series = [
+        {"code": zone.code, "name": f"{zone.kind} {zone.name}", "points": points.get(zone.id, [])}
+        for zone in zones
+    ]
     return {"series": series}
 
 

@@ -16,7 +16,9 @@ from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql import Subquery
 
 from khgeo import clock
 from khgeo.errors import KhgeoError
@@ -156,43 +158,76 @@ class ReportData:
         }
 
 
-def _figures(update: ZoneUpdate | None) -> Figures:
-    if update is None:
-        return Figures()
-    return Figures(update.clearance_pct, update.wwtp_status, update.infrastructure_pct)
+# what the yearly report compares: a zone's figures, not its outline or facts (geometry and info entries)
+_FIGURE_ENTRY = ZoneUpdate.kind.not_in(("geometry", "info"))
+_ENTRY_DAY = func.coalesce(ZoneUpdate.as_of, func.date(ZoneUpdate.created_at))
+_OLDEST_FIRST = (ZoneUpdate.as_of.asc().nulls_first(), ZoneUpdate.created_at.asc(), ZoneUpdate.id.asc())
+_NEWEST_FIRST = (ZoneUpdate.as_of.desc().nulls_last(), ZoneUpdate.created_at.desc(), ZoneUpdate.id.desc())
+
+
+def _one_entry_per_zone(name: str, condition, order) -> Subquery:
+    """Each zone's first history entry in ``order`` among those meeting ``condition``: its figures."""
+    return (
+        select(
+            ZoneUpdate.zone_id,
+            ZoneUpdate.clearance_pct,
+            ZoneUpdate.wwtp_status,
+            ZoneUpdate.infrastructure_pct,
+        )
+        .where(_FIGURE_ENTRY, condition)
+        .ext(distinct_on(ZoneUpdate.zone_id))
+        .order_by(ZoneUpdate.zone_id, *order)
+        .subquery(name)
+    )
+
+
+def _figures(entry, row) -> Figures | None:
+    if getattr(row, f"{entry.name}_zone_id") is None:
+        return None
+    return Figures(
+        *(
+            getattr(row, f"{entry.name}_{name}")
+            for name in ("clearance_pct", "wwtp_status", "infrastructure_pct")
+        )
+    )
 
 
 def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
+    """Every monitored zone with its figures at the start and end of ``year``: two queries whatever the length of
+    the history (the start and end entries are chosen by the database)."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    history: dict[int, list[ZoneUpdate]] = {}
-    for update in session.scalars(
-        select(ZoneUpdate).order_by(
-            ZoneUpdate.zone_id, ZoneUpdate.as_of.nulls_first(), ZoneUpdate.created_at, ZoneUpdate.id
-        )
-    ):
-        history.setdefault(update.zone_id, []).append(update)
-    lines = []
-    zones = session.scalars(
-        select(Zone)
+    # start: the latest entry before 1 January, else the first one in the year; end: the latest up to 31 December
+    before = _one_entry_per_zone("before", _ENTRY_DAY < start, _NEWEST_FIRST)
+    first = _one_entry_per_zone("first", _ENTRY_DAY.between(start, end), _OLDEST_FIRST)
+    upto = _one_entry_per_zone("upto", _ENTRY_DAY <= end, _NEWEST_FIRST)
+    counts = (
+        select(ZoneUpdate.zone_id, func.count().label("updates"))
+        .where(_FIGURE_ENTRY, ZoneUpdate.kind != "seed", _ENTRY_DAY.between(start, end))
+        .group_by(ZoneUpdate.zone_id)
+        .subquery("counts")
+    )
+    entries = (before, first, upto)
+    query = select(Zone, counts.c.updates).options(selectinload(Zone.district))
+    for entry in entries:
+        query = query.add_columns(*(column.label(f"{entry.name}_{column.name}") for column in entry.c))
+        query = query.outerjoin(entry, entry.c.zone_id == Zone.id)
+    query = (
+        query.outerjoin(counts, counts.c.zone_id == Zone.id)
         .where(monitored())
-        .options(selectinload(Zone.district))
         .order_by(Zone.kind.desc(), Zone.search_text)
     )
-    for zone in zones:
-        entries = [u for u in history.get(zone.id, []) if u.kind not in ("geometry", "info")]  # figures only
-        dated = [(u.as_of or u.created_at.date(), u) for u in entries]
-        before = [u for day, u in dated if day < start]
-        within = [u for day, u in dated if start <= day <= end]
-        upto = [u for day, u in dated if day <= end]
+    lines = []
+    for row in session.execute(query):
+        zone = row.Zone
         lines.append(
             ZoneLine(
                 code=zone.code,
                 name=zone.name,
                 kind=zone.kind,
                 district=zone.district.name if zone.district else "",
-                start=_figures(before[-1] if before else (within[0] if within else None)),
-                end=_figures(upto[-1] if upto else None),
-                updates_in_year=sum(u.kind != "seed" for u in within),
+                start=_figures(before, row) or _figures(first, row) or Figures(),
+                end=_figures(upto, row) or Figures(),
+                updates_in_year=row.updates or 0,
                 geometry=to_shape(zone.geom) if zone.geom is not None else None,
                 geometry_source=zone.geometry_source,
             )

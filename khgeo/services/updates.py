@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo import clock
@@ -412,6 +412,7 @@ def history(session: Session, zone: Zone) -> list[ZoneUpdate]:
         select(ZoneUpdate)
         .where(ZoneUpdate.zone_id == zone.id)
         .options(
+            defer(ZoneUpdate.geom),  # each entry's outline: the timeline does not show it
             selectinload(ZoneUpdate.user),
             selectinload(ZoneUpdate.photos).load_only(
                 Photo.id, Photo.width, Photo.height, Photo.gps_lat, Photo.gps_lon, Photo.original_name

@@ -23,7 +23,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo import clock
@@ -464,5 +464,10 @@ def create_zone(
 
 def retired_zones(session: Session) -> list[Zone]:
     """Zones no longer monitored, most recently retired first (for admins to restore)."""
-    query = select(Zone).where(Zone.retired_at.is_not(None)).order_by(Zone.retired_at.desc(), Zone.code)
+    query = (
+        select(Zone)
+        .where(Zone.retired_at.is_not(None))
+        .options(defer(Zone.geom))
+        .order_by(Zone.retired_at.desc(), Zone.code)
+    )
     return list(session.scalars(query))

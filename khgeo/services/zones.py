@@ -10,7 +10,7 @@ from functools import lru_cache
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, Select, case, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from khgeo.errors import BadRequest, NotFound
@@ -155,7 +155,8 @@ def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
 
 
 def list_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> list[Zone]:
-    query = apply_filter(select(Zone).options(selectinload(Zone.district)), zone_filter)
+    """The zones for a list: their outlines are not read (``Zone.has_outline`` says whether there is one)."""
+    query = apply_filter(select(Zone).options(defer(Zone.geom), selectinload(Zone.district)), zone_filter)
     return list(session.scalars(query.order_by(Zone.kind.desc(), Zone.search_text)))
 
 

@@ -35,7 +35,7 @@ def _days(default: int = planning.DEFAULT_STALLED_DAYS) -> int:
 def planning_page():
     session = get_session()
     wwtp = planning.clusters_without_wwtp(session)
-    codes = [zone.code for zone in wwtp.clusters if zone.geom is not None]
+    codes = [zone.code for zone in wwtp.clusters if zone.has_outline]
     parts = (
         zones_overview_map(
             session, codes, INDICATORS["wwtp"], zone_bounds(session, ZoneFilter(codes=tuple(codes)))
