@@ -2,8 +2,9 @@
 
 The blueprint (khgeo/api/ogc.py) turns a request into a base URL, its query arguments (every value of every name)
 and a format, calls these functions and writes the response; like pygeoapi's API functions they know nothing of
-the web framework. A page of features is built by PostgreSQL in ONE statement (the features of the page as a
-json_agg, their number and the number matched): Python only wraps it with the links, never touches a feature.
+the web framework. A page of features is built by PostgreSQL in ONE statement (the features of the page joined
+as text, their number and the number matched): Python only wraps it with the links, never touches a feature. A
+page in the default CRS may be served again from memory while the zones are unchanged (khgeo.services.page_cache).
 
 Zones are serialised by khgeo.services.zones (feature_select: the one serialisation of a zone, the same
 properties as /api/zones) and filtered through parse_filter, so the OGC API accepts exactly the values the map
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, cast, func, literal, select
+from sqlalchemy import Integer, LargeBinary, String, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +34,7 @@ from khgeo.geo import crs as crs_defs
 from khgeo.geo.crs import CRS84, SupportedCrs
 from khgeo.models import District, Zone
 from khgeo.services import ogc_schema
+from khgeo.services.page_cache import PageCache
 from khgeo.services.zones import (
     WWTP_FILTER_VALUES,
     ZoneFilter,
@@ -248,7 +250,11 @@ def self_links(url: str, fmt: str, json_type: str, args: Mapping[str, str] | Non
 class Page:
     matched: int
     returned: int
-    features_json: str  # the page's features, a JSON array written by PostgreSQL
+    features_json: bytes  # the page's features, a JSON array written by PostgreSQL, fetched as UTF-8 bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.features_json)
 
 
 class Collection(Protocol):
@@ -270,6 +276,7 @@ class Collection(Protocol):
         geometry: ColumnElement | None,
         limit: int,
         offset: int,
+        cache: PageCache | None = None,
     ) -> Page: ...
 
     def feature(self, session: Session, feature_id: str, geometry: ColumnElement | None) -> str | None: ...
@@ -280,10 +287,14 @@ class Collection(Protocol):
 def _page_query(features, count) -> Any:
     """features: a subquery with ``feature`` (JSON text) and ``position`` columns: the page; count: all matches.
 
-    The features are joined as text (string_agg), not as json values: PostgreSQL would parse every one again.
+    The features are joined as text (string_agg), not as json values: PostgreSQL would parse every one again; the
+    array comes as UTF-8 bytes (bytea), written to the response as they are, never decoded and encoded again.
     """
     joined = func.string_agg(features.c.feature, aggregate_order_by(literal(","), features.c.position))
-    return select(count, func.count(), func.concat("[", func.coalesce(joined, ""), "]")).select_from(features)
+    array = func.convert_to(
+        func.concat("[", func.coalesce(joined, ""), "]"), literal("UTF8"), type_=LargeBinary
+    )
+    return select(count, func.count(), array).select_from(features)
 
 
 def _bounds(session: Session, geom: ColumnElement) -> list[float] | None:
@@ -390,8 +401,14 @@ class Zones:
             zone_filter = replace(zone_filter, bbox=bbox.values, bbox_srid=bbox.srid)
         return zone_filter
 
-    def page(self, session, filters, bbox, geometry, limit, offset) -> Page:
+    def page(self, session, filters, bbox, geometry, limit, offset, cache=None) -> Page:
         zone_filter = self._filter(session, filters, bbox)
+        if cache is None or geometry is not None:  # other CRSs are computed per request: rarely asked
+            return self._read(session, zone_filter, geometry, limit, offset)
+        key = (self.id, zone_filter, limit, offset)
+        return cache.through(session, key, lambda: self._read(session, zone_filter, geometry, limit, offset))
+
+    def _read(self, session, zone_filter: ZoneFilter, geometry, limit: int, offset: int) -> Page:
         # The page's zones first (ids and positions only), then the JSON of just those: with OFFSET on the
         # features themselves PostgreSQL would build and throw away the JSON of every skipped zone.
         page_list = _page_ids(session, zone_filter, limit, offset)
@@ -457,7 +474,7 @@ class Districts:
         )
         return select(cast(feature, String).label("feature"), District.code.label("position"))
 
-    def page(self, session, filters, bbox, geometry, limit, offset) -> Page:
+    def page(self, session, filters, bbox, geometry, limit, offset, cache=None) -> Page:
         geometry = _default_geometry(District.geom) if geometry is None else geometry
         conditions = []
         if "code" in filters:
@@ -611,15 +628,18 @@ class FeatureCollection:
     """A page: the head (counts, time stamp, links) from Python, the features as JSON text from PostgreSQL."""
 
     head: dict
-    features_json: str
+    features_json: bytes
     crs: SupportedCrs
 
-    def json_text(self) -> str:
-        head = json.dumps(self.head, ensure_ascii=False, separators=(",", ":"))
-        return f'{head[:-1]},"features":{self.features_json}}}'
+    def json_bytes(self) -> bytes:
+        head = json.dumps(self.head, ensure_ascii=False, separators=(",", ":")).encode()
+        return b"".join((head[:-1], b',"features":', self.features_json, b"}"))
 
 
-def items(session: Session, base: str, collection_id: str, args: Args, fmt: str) -> FeatureCollection:
+def items(
+    session: Session, base: str, collection_id: str, args: Args, fmt: str, cache: PageCache | None = None
+) -> FeatureCollection:
+    """A page of a collection; ``cache``: pages kept per data version (khgeo.services.page_cache), None: none."""
     found = get_collection(collection_id)
     check_args(args, ITEMS_PARAMS | set(found.queryables))
     limit = _integer(args, "limit", DEFAULT_LIMIT, maximum=MAX_LIMIT)
@@ -632,7 +652,7 @@ def items(session: Session, base: str, collection_id: str, args: Args, fmt: str)
     out_crs = _crs(args, "crs")
     check_datetime(_one(args, "datetime"))
     filters = {name: value for name in found.queryables if (value := _one(args, name))}
-    page = found.page(session, filters, bbox, _geometry(found, out_crs), limit, offset)
+    page = found.page(session, filters, bbox, _geometry(found, out_crs), limit, offset, cache)
 
     url = f"{base}/collections/{found.id}/items"
     kept = flat(args)
