@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, LargeBinary, String, cast, func, literal, select
+from sqlalchemy import Integer, String, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -250,7 +250,9 @@ def self_links(url: str, fmt: str, json_type: str, args: Mapping[str, str] | Non
 class Page:
     matched: int
     returned: int
-    features_json: bytes  # the page's features, a JSON array written by PostgreSQL, fetched as UTF-8 bytes
+    features_json: (
+        bytes  # the page's features, a JSON array written by PostgreSQL, as UTF-8 (kept so in memory)
+    )
 
     @property
     def size(self) -> int:
@@ -287,14 +289,18 @@ class Collection(Protocol):
 def _page_query(features, count) -> Any:
     """features: a subquery with ``feature`` (JSON text) and ``position`` columns: the page; count: all matches.
 
-    The features are joined as text (string_agg), not as json values: PostgreSQL would parse every one again; the
-    array comes as UTF-8 bytes (bytea), written to the response as they are, never decoded and encoded again.
+    The features are joined as text (string_agg), not as json values: PostgreSQL would parse every one again.
+    Text, not bytea: psycopg reads results in the text protocol, where bytea travels hex-encoded, which cost more
+    (PostgreSQL encoding, the client decoding) than decoding UTF-8 here and encoding it once (~3 ms a 1.45 MiB page).
     """
     joined = func.string_agg(features.c.feature, aggregate_order_by(literal(","), features.c.position))
-    array = func.convert_to(
-        func.concat("[", func.coalesce(joined, ""), "]"), literal("UTF8"), type_=LargeBinary
-    )
+    array = func.concat("[", func.coalesce(joined, ""), "]")
     return select(count, func.count(), array).select_from(features)
+
+
+def _page(session: Session, query) -> Page:
+    matched, returned, features = session.execute(query).one()
+    return Page(matched, returned, features.encode())
 
 
 def _bounds(session: Session, geom: ColumnElement) -> list[float] | None:
@@ -420,7 +426,7 @@ class Zones:
             .subquery()
         )
         count = apply_filter(select(func.count(Zone.id)), zone_filter).correlate(None).scalar_subquery()
-        return Page(*session.execute(_page_query(features, count)).one())
+        return _page(session, _page_query(features, count))
 
     @staticmethod
     def _features(geometry: ColumnElement | None):
@@ -488,7 +494,7 @@ class Districts:
         page = self._select(geometry).where(*conditions).order_by(District.code).limit(limit).offset(offset)
         features = page.subquery()
         count = select(func.count(District.id)).where(*conditions).correlate(None).scalar_subquery()
-        return Page(*session.execute(_page_query(features, count)).one())
+        return _page(session, _page_query(features, count))
 
     def feature(self, session, feature_id, geometry) -> str | None:
         geometry = _default_geometry(District.geom) if geometry is None else geometry
