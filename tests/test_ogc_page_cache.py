@@ -37,14 +37,17 @@ def cache_of(app) -> PageCache:
 
 def test_a_page_asked_again_is_served_from_memory_and_is_the_same_page(app, client):
     first = page(client)
-    assert (cache_of(app).hits, cache_of(app).misses) == (0, 1)
+    assert (cache_of(app).hits, cache_of(app).misses) == (0, 2)  # the page and its filter's leaders
     assert page(client) == first
     assert cache_of(app).hits == 1
-    # other filters, offsets and CRSs are other pages; another CRS is computed, never kept
+    # other offsets are other pages with the same leaders; another filter has its own; another CRS is computed
+    # (its leaders are kept)
     page(client, ITEMS + "&offset=3")
+    assert (cache_of(app).hits, cache_of(app).misses) == (2, 3)
     page(client, ITEMS + "&kind=CCN")
+    assert (cache_of(app).hits, cache_of(app).misses) == (2, 5)
     crs = page(client, ITEMS + "&crs=http://www.opengis.net/def/crs/EPSG/0/4326")
-    assert (cache_of(app).hits, cache_of(app).misses, len(cache_of(app))) == (1, 3, 3)
+    assert (cache_of(app).hits, cache_of(app).misses, len(cache_of(app))) == (3, 5, 5)
     assert crs["numberMatched"] == first["numberMatched"]
 
 
