@@ -40,6 +40,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or a positive integer")
+    return number
+
+
 def _locale(value: str) -> str:
     if value not in ("vi", "en"):
         raise ValueError("must be vi or en")
@@ -194,6 +201,13 @@ SETTINGS: tuple[Setting, ...] = (
         "How many generated documents (consolidated report, planners' XLSX) one user may download in 10 minutes; "
         "more are refused with HTTP 429 and Retry-After.",
         _positive_int,
+    ),
+    Setting(
+        "KHGEO_OGC_PAGE_CACHE_MB",
+        "64",
+        "Memory (MiB) each server process may use to keep OGC API pages of zones, served again while no zone or "
+        "district has changed since; 0: every page is read from the database.",
+        _non_negative_int,
     ),
 )
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -615,3 +616,15 @@ class DocumentRequest(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     document: Mapped[str] = mapped_column(String(40))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
+class ZoneFeaturesVersion(Base):
+    """One row: a random token drawn again by the stored Features' triggers in every transaction that writes zones
+    (insert, update, delete, truncate) or districts, so "same token" means "same zones": a server keeps OGC API
+    pages in memory under it (khgeo.services.ogc.PageCache). See khgeo/services/stored_features.py."""
+
+    __tablename__ = "zone_features_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), server_default=func.gen_random_uuid())

@@ -15,6 +15,7 @@ from khgeo.db import get_session
 from khgeo.errors import KhgeoError
 from khgeo.services import ogc, ogc_schema
 from khgeo.services.ogc_openapi import openapi_document
+from khgeo.services.page_cache import PageCache
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
@@ -44,8 +45,8 @@ def _format() -> str:
     return "html" if best == ogc.HTML else "json"
 
 
-def _json(document: dict | str, mimetype: str = ogc.JSON_TYPE) -> Response:
-    if not isinstance(document, str):
+def _json(document: dict | str | bytes, mimetype: str = ogc.JSON_TYPE) -> Response:
+    if isinstance(document, dict):
         document = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     return Response(document, mimetype=mimetype)
 
@@ -108,6 +109,17 @@ def queryables(collection_id: str):
     return _json(document, ogc_schema.JSON_SCHEMA)
 
 
+def _page_cache() -> PageCache:
+    """This process's pages (per app: each gunicorn worker has its own, validated by the data's token)."""
+    return current_app.extensions["khgeo.ogc_pages"]
+
+
+@bp.record_once
+def _make_page_cache(state) -> None:
+    megabytes = state.app.config.get("KHGEO_OGC_PAGE_CACHE_MB", 0)
+    state.app.extensions["khgeo.ogc_pages"] = PageCache(megabytes * 1024 * 1024)
+
+
 def _with_crs(response: Response, crs_uri: str) -> Response:
     response.headers["Content-Crs"] = f"<{crs_uri}>"
     return response
@@ -116,14 +128,14 @@ def _with_crs(response: Response, crs_uri: str) -> Response:
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str):
     fmt = _format()
-    page = ogc.items(get_session(), _base(), collection_id, _args(), fmt)
+    page = ogc.items(get_session(), _base(), collection_id, _args(), fmt, _page_cache())
     if fmt == "html":
         features = json.loads(page.features_json)
         response = _html(
             "items.html", page=page.head, features=features, collection=ogc.COLLECTIONS[collection_id]
         )
     else:
-        response = _json(page.json_text(), ogc.GEOJSON)
+        response = _json(page.json_bytes(), ogc.GEOJSON)
     return _with_crs(response, page.crs.uri)
 
 

@@ -40,7 +40,19 @@ TRIGGERS = {
     "zones_store_features_insert": "AFTER INSERT ON zones REFERENCING NEW TABLE AS changed",
     "zones_store_features_update": "AFTER UPDATE ON zones REFERENCING NEW TABLE AS changed",
     "districts_store_zone_features": "AFTER UPDATE ON districts REFERENCING NEW TABLE AS changed",
+    "zones_features_version_delete": "AFTER DELETE OR TRUNCATE ON zones",
 }
+TRIGGER_FUNCTIONS = {
+    "zones_store_features_insert": "khgeo_zones_changed",
+    "zones_store_features_update": "khgeo_zones_changed",
+    "districts_store_zone_features": "khgeo_districts_changed",
+    "zones_features_version_delete": "khgeo_zones_deleted",
+}
+# every write that stores Features (or deletes zones) draws a new token: pages kept in memory under the old one
+# are no longer served (khgeo.services.ogc.PageCache). In the writer's transaction, so readers see the token and
+# the zones change together; random, so a token never comes back for other data (after a restore, the dump's
+# token comes back with the dump's zones). Writers of zones queue on this one row: zones are written rarely.
+NEW_VERSION = "UPDATE zone_features_version SET token = gen_random_uuid();"
 
 Execute = Callable[[str], Any]  # runs one SQL statement; returns the first column of the first row, or None
 
@@ -75,7 +87,14 @@ BEGIN
         FROM ({_fresh_features_sql()}) AS fresh
         WHERE zones.id = fresh.id AND zones.feature_json IS DISTINCT FROM fresh.feature;
         PERFORM set_config('{GUARD}', 'off', true);
+        {NEW_VERSION}
     END IF;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION khgeo_zones_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $fn$
+BEGIN
+    {NEW_VERSION}
+    RETURN NULL;
 END
 $fn$;
 CREATE OR REPLACE FUNCTION khgeo_zones_changed() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $fn$
@@ -97,7 +116,7 @@ $fn$;
     fingerprint = hashlib.sha256(function.encode()).hexdigest()[:16]
     triggers = "".join(
         f"CREATE OR REPLACE TRIGGER {name} {event} FOR EACH STATEMENT EXECUTE FUNCTION "
-        f"{'khgeo_districts_changed' if name.startswith('districts') else 'khgeo_zones_changed'}();\n"
+        f"{TRIGGER_FUNCTIONS[name]}();\n"
         for name, event in TRIGGERS.items()
     )
     # the fingerprint lives in the body (a COMMENT would be restored from a dump without its function)
