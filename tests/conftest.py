@@ -3,6 +3,11 @@
 The cluster is the same LocalCluster class the embedded default database uses. A template database is migrated
 and seeded once per session; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~0.1 s), so tests may
 commit freely and never see each other's changes.
+
+`make test` runs the suite on every core with pytest-xdist (``-n auto --dist loadgroup``): each worker process
+starts its own cluster and browser (session fixtures are per process), and the tests of a module that share a
+module-scoped fixture (a live server, a module database) run on one worker, so that fixture is built once.
+Helpers and factories (users, login with CSRF, tokens, zones) live in tests/helpers.py.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug.routing.rules import Rule
 from werkzeug.serving import make_server
 
 from khgeo import migrate
@@ -32,6 +38,44 @@ FROZEN_TODAY = dt.date(2026, 11, 26)
 # long and random-looking, as the app demands of KHGEO_SECRET_KEY (a constant: live servers of one test share it)
 TEST_SECRET_KEY = "t3St-Kq9vN2rW7yLm4Xp0Hd8Bs1Gf6Jc5UeZa"
 _counter = itertools.count()
+MODULE_SCOPES = ("module", "class", "package")
+
+
+# -- the suite's own speed ---------------------------------------------------------------------------------------
+# Each test makes its own app, and Werkzeug compiles two URL builders (Python source, through ast and compile())
+# for each of the app's ~250 routes: ~80 ms of every app. A builder depends only on the rule's text, its parsed
+# parts and its defaults (converters are looked up on the bound rule when it runs), so the compiled function is
+# the same for every app and is kept here. The app itself is unchanged: this only skips compiling it again.
+_compiled_builders: dict[tuple, object] = {}
+_compile_builder = Rule._compile_builder
+
+
+def _cached_compile_builder(self: Rule, append_unknown: bool = True):
+    key = (self.rule, repr(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+    builder = _compiled_builders.get(key)
+    if builder is None:
+        builder = _compiled_builders[key] = _compile_builder(self, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _cached_compile_builder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that use a module- or class-scoped fixture run on one worker, module by module, so the fixture
+    (a live server, a shared database, …) is set up once rather than once per worker."""
+    for item in items:
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        if fixture_info is None or any(mark.name == "xdist_group" for mark in item.iter_markers()):
+            continue
+        definitions = fixture_info.name2fixturedefs.values()
+        if any(definition.scope in MODULE_SCOPES for chain in definitions for definition in chain):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 @pytest.fixture(scope="session")
