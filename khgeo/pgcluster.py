@@ -41,7 +41,7 @@ def find_bindir(configured: str | os.PathLike | None = None) -> Path:
     if not candidates:
         raise ConfigError(
             "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin). "
-            "Install them with `make install-system` (apt: postgresql-15-postgis-3) or set KHGEO_PG_BINDIR."
+            "Install them with `make install` (apt: postgresql-postgis) or set KHGEO_PG_BINDIR."
         )
     return candidates[-1].parent
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import SQLColumnExpression, String, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -272,7 +272,7 @@ def _page_query(features, count) -> Any:
     return select(count, func.count(), func.concat("[", func.coalesce(joined, ""), "]")).select_from(features)
 
 
-def _bounds(session: Session, geom: ColumnElement) -> list[float] | None:
+def _bounds(session: Session, geom: SQLColumnExpression) -> list[float] | None:
     extent = func.ST_Extent(geom)
     row = session.execute(
         select(func.ST_XMin(extent), func.ST_YMin(extent), func.ST_XMax(extent), func.ST_YMax(extent))
@@ -293,7 +293,7 @@ class Zones:
         "wwtp_status": _l("wastewater treatment: %(values)s", values=", ".join(WWTP_FILTER_VALUES)),
     }
     feature_id = _l("the zone's code, e.g. kcn-van-trung")
-    html_columns = (
+    html_columns: tuple[str, ...] = (
         "name",
         "kind",
         "district",
@@ -325,11 +325,11 @@ class Zones:
         # stable order pages correctly, and sorting by name under the locale's collation cost more than a third
         # of a 1,000-feature page.
         page_ids = feature_select(zone_filter).with_only_columns(Zone.id).order_by(None).order_by(Zone.id)
-        page_ids = page_ids.limit(limit).offset(offset).scalar_subquery()
+        page_of_ids = page_ids.limit(limit).offset(offset).scalar_subquery()
         features = (
             feature_select(ZoneFilter(), geometry, as_text=True)
             .add_columns(Zone.id.label("position"))
-            .where(Zone.id.in_(page_ids))
+            .where(Zone.id.in_(page_of_ids))
             .order_by(None)
             .subquery()
         )
@@ -353,7 +353,7 @@ class Districts:
     )
     queryables = {"code": _l("the district's GSO code, e.g. 222")}
     feature_id = _l("the district's GSO code, e.g. 222")
-    html_columns = ("name", "full_name", "unit_type")
+    html_columns: tuple[str, ...] = ("name", "full_name", "unit_type")
 
     @staticmethod
     def _select(geometry: ColumnElement):

@@ -132,7 +132,7 @@ def clearance_series(session: Session) -> dict:
                 "points": [
                     [p.as_of.isoformat(), float(p.clearance_pct)]
                     for p in points
-                    if p.clearance_pct is not None
+                    if p.clearance_pct is not None and p.as_of is not None
                 ],
             }
         )
