@@ -139,3 +139,6 @@ def make_zone(
             "district": district,
         },
     )
+
+
+add_user = make_user  # the name most test modules knew it by

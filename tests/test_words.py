@@ -13,8 +13,8 @@ from khgeo.services import accounts, reporting, updates
 from khgeo.services.admin_units import match_district
 from khgeo.services.importer import IMPORT_NOTE
 from khgeo.services.sources import reader_date
+from tests.helpers import add_user, login
 from tests.test_tasks_reading import _login
-from tests.test_updates_rules import add_user, login
 
 TODAY = dt.date(2026, 11, 26)
 
