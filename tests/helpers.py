@@ -75,7 +75,7 @@ def add_token(db, username: str) -> str:
 
 def login(client, username: str, password: str = PASSWORD, address: str | None = None):
     """Log a Flask test client in through the login form, CSRF token and all; returns the POST's response."""
-    environ = {"REMOTE_ADDR": address} if address else None
+    environ = {"REMOTE_ADDR": address} if address else {}
     token = csrf_of(client.get("/login", environ_base=environ).get_data(as_text=True))
     return client.post(
         "/login",
