@@ -13,6 +13,7 @@ Helpers and factories (users, login with CSRF, tokens, zones) live in tests/help
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import os
 import shutil
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from werkzeug.routing.rules import Rule
 from werkzeug.serving import make_server
 
@@ -29,6 +32,7 @@ from khgeo import migrate
 from khgeo.app import create_app
 from khgeo.db import Database
 from khgeo.pgcluster import LocalCluster
+from khgeo.services import accounts
 from khgeo.services.seed import seed
 
 TEMPLATE_DB = "khgeo_template"
@@ -59,6 +63,46 @@ def _cached_compile_builder(self: Rule, append_unknown: bool = True):
 
 
 Rule._compile_builder = _cached_compile_builder
+
+
+# Passwords: werkzeug's scrypt is slow on purpose (~0.1 s of CPU per hash or check), and the suite makes and logs
+# in users by the hundred: that was a third of an in-process test's time. Checking is a pure function of (hash,
+# password), so its answers are kept; hashing is done for real once per password, and that hash (a genuine scrypt
+# hash, salt and all) serves every user given the same password in this run. Only the salts' uniqueness between
+# test users is lost; the code under test and the stored format are unchanged.
+accounts.check_password_hash = functools.lru_cache(maxsize=None)(accounts.check_password_hash)
+_password_hashes: dict[tuple, str] = {}
+_generate_password_hash = accounts.generate_password_hash
+
+
+def _hash_once_per_password(password: str, *args, **kwargs) -> str:
+    key = (password, args, tuple(sorted(kwargs.items())))
+    if key not in _password_hashes:
+        _password_hashes[key] = _generate_password_hash(password, *args, **kwargs)
+    return _password_hashes[key]
+
+
+accounts.generate_password_hash = _hash_once_per_password
+
+
+class _TemplateBytecode(BytecodeCache):
+    """Compiled Jinja templates shared by the suite's apps (each test makes its own app, and each app would
+    compile every template it renders again: ~15 ms apiece). A template whose source changed is compiled again
+    (the cache compares a checksum of the source); every test app has the same Jinja settings."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = _TemplateBytecode()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,7 +165,9 @@ def make_app(url: str, **overrides):
         "TESTING": True,
     }
     settings.update(overrides)
-    return create_app(settings)
+    application = create_app(settings)
+    application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+    return application
 
 
 @pytest.fixture
