@@ -18,12 +18,12 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard khgeo/translations/*/LC_MESSAGES/mes
 run: install
 	$(KHGEO) serve --upgrade --seed --host $(HOST) --port $(PORT)
 
-# pytest on every core (pytest-xdist; tests sharing a module fixture stay on one worker), the 15 slowest listed
+# pytest on every core (pytest-xdist; a module's tests stay on one worker), the 15 slowest listed
 test: install-test
 	$(VENV)/bin/ruff check khgeo tests benchmarks scripts
 	$(VENV)/bin/ruff format --check khgeo tests benchmarks scripts
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -n auto --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n auto --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 install: system $(VENV)/.installed translations
 install-test: system-test $(VENV)/.installed-test translations
