@@ -68,4 +68,4 @@ bench: install-test
 	$(VENV)/bin/python benchmarks/map_scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

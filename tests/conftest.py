@@ -141,7 +141,7 @@ class _UntouchedCopies:
     the copy is dropped as before. Anything in doubt is dropped."""
 
     def __init__(self) -> None:
-        self.spare: str | None = None
+        self.spare: tuple[LocalCluster, str] | None = None  # of this cluster (a session has one per process)
         self.reused = 0
 
     @staticmethod
@@ -155,11 +155,12 @@ class _UntouchedCopies:
         return sequences, wal
 
     def take(self, cluster: LocalCluster) -> tuple[str, tuple]:
-        name, self.spare = self.spare, None
-        if name is None:
-            name = new_database(cluster)
-        else:
+        spare, self.spare = self.spare, None
+        if spare is not None and spare[0] is cluster:
+            name = spare[1]
             self.reused += 1
+        else:
+            name = new_database(cluster)
         return name, self._state(cluster, name)
 
     def give_back(self, cluster: LocalCluster, name: str, state: tuple) -> None:
@@ -168,7 +169,7 @@ class _UntouchedCopies:
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
             ).fetchone()
         if self.spare is None and connected == 0 and self._state(cluster, name) == state:
-            self.spare = name  # the state check's own connection wrote nothing either
+            self.spare = (cluster, name)  # the state check's own connection wrote nothing either
             return
         cluster.drop_database(name)
 
