@@ -1,8 +1,8 @@
 """Test fixtures: a throwaway PostgreSQL+PostGIS cluster started by the suite itself, one database per test.
 
 The cluster is the same LocalCluster class the embedded default database uses. A template database is migrated
-and seeded once per session; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~0.1 s), so tests may
-commit freely and never see each other's changes.
+and seeded once per session; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~0.1 s; or the previous
+test's copy when that test changed nothing in it), so tests may commit freely and never see each other's changes.
 
 `make test` runs the suite on every core with pytest-xdist (``-n auto --dist loadfile``): each worker process
 starts its own cluster and browser (session fixtures are per process), and a module's tests run on one worker, so
