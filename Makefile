@@ -13,15 +13,17 @@ RUN_PACKAGES  := postgresql-postgis
 TEST_PACKAGES := $(RUN_PACKAGES) chromium fonts-dejavu-core gdal-bin python3-qgis
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard khgeo/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install install-test system system-test lint bench translations extract-messages clean
+.PHONY: run test install install-test system system-test lint bench translations extract-messages clean constraints
 
 run: install
 	$(KHGEO) serve --upgrade --seed --host $(HOST) --port $(PORT)
 
+# pytest on every core (pytest-xdist; a module's tests stay on one worker), the 15 slowest listed
 test: install-test
 	$(VENV)/bin/ruff check khgeo tests benchmarks scripts
 	$(VENV)/bin/ruff format --check khgeo tests benchmarks scripts
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -n auto --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 install: system $(VENV)/.installed translations
 install-test: system-test $(VENV)/.installed-test translations
@@ -36,12 +38,13 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -e .
+# constraints.txt: the versions tested together (make constraints writes it from the venv)
+$(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test]'
 	touch $@ $(VENV)/.installed
 
 translations: $(CATALOGS)
@@ -54,6 +57,10 @@ extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract --ignore-dirs=".venv static" -F babel.cfg -k _l -k lazy_gettext -o khgeo/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i khgeo/translations/messages.pot -d khgeo/translations
 
+# after changing dependencies in pyproject.toml and running the tests: pin what was installed
+constraints: | $(VENV)/bin/python
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^khgeo' > constraints.txt
+
 lint: install-test
 	$(VENV)/bin/ruff check khgeo tests benchmarks scripts
 
@@ -61,4 +68,4 @@ bench: install-test
 	$(VENV)/bin/python benchmarks/map_scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -52,7 +52,10 @@ def _close_session(_exc: BaseException | None) -> None:
 def independent_transaction(session: Session):
     """A short transaction of its own, committed at once whatever ``session`` later does, on the independent pool
     of the session's Database (see Database.__init__); a session made elsewhere falls back to its own engine."""
-    engine = session.info.get("independent") or session.get_bind()
+    engine = session.info.get("independent")
+    if engine is None:
+        bind = session.get_bind()  # an Engine, or a Connection when the session is bound to one
+        engine = bind if isinstance(bind, Engine) else bind.engine
     return engine.begin()
 
 

@@ -32,10 +32,6 @@ class ConfigError(KhgeoError):
     """A setting is missing or invalid; raised at startup."""
 
 
-class DatabaseUnavailable(KhgeoError):
-    status = 503
-
-
 class DataError(KhgeoError):
     """Seed or import data is wrong: the message names the file and the feature."""
 

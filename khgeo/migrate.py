@@ -80,11 +80,3 @@ def downgrade(db: Database, revision: str) -> None:
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
-
-
-def autogenerate(db: Database, message: str) -> None:
-    """For developers: write a new revision from the difference between the models and the database."""
-    config = _config()
-    with db.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.revision(config, message=message, autogenerate=True)

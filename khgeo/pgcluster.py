@@ -41,7 +41,7 @@ def find_bindir(configured: str | os.PathLike | None = None) -> Path:
     if not candidates:
         raise ConfigError(
             "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin). "
-            "Install them with `make install-system` (apt: postgresql-15-postgis-3) or set KHGEO_PG_BINDIR."
+            "Install them with `make install` (apt: postgresql-postgis) or set KHGEO_PG_BINDIR."
         )
     return candidates[-1].parent
 
@@ -140,7 +140,9 @@ class LocalCluster:
         self._prepare_dir(self.socket_dir, 0o700)
         if self._as_postgres and not self.logfile.exists():
             self.logfile.touch()
-            os.chown(self.logfile, *self._owner())
+            owner = self._owner()
+            if owner is not None:
+                os.chown(self.logfile, *owner)
         result = self._run(
             ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir), "-l", str(self.logfile)]
         )

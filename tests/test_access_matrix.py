@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,13 @@ from khgeo.services import accounts
 from khgeo.services.authz import ACCESS, AUDIENCES, access_table_markdown
 from khgeo.services.photos import process_photo
 from tests.conftest import make_app
+from tests.helpers import PASSWORD, login
 
 ZONE = "kcn-van-trung"  # Việt Yên: the field user's district
 YEAR = 2026
-PASSWORD = "mat-khau-dai-du-10"
 STAFF_NAME = "Nguyễn Thị Lan"
 NOTE = "Đã gặp hộ ông Trần Văn Bình"
 GPS = "21.27654"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 # concrete requests for every row of the table ({photo} is the stored site photo)
 SAMPLES: dict[str, list[str]] = {
@@ -89,9 +87,7 @@ class Caller:
 
 
 def _login(client, username: str) -> None:
-    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302, "the login works"
+    assert login(client, username).status_code == 302, "the login works"
 
 
 def _jpeg() -> bytes:

@@ -8,7 +8,6 @@ JSON PATCH with a Bearer token, and the admin's outline editor. Every refused wr
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -20,17 +19,11 @@ from khgeo.models import Photo, Zone, ZoneUpdate
 from khgeo.services import accounts
 from khgeo.services.photos import process_photo
 from tests.conftest import make_app
+from tests.helpers import PASSWORD, login
+from tests.helpers import csrf_of as csrf_token
 
 IN_DISTRICT = "kcn-van-trung"  # Việt Yên (GSO 222)
 OUT_OF_DISTRICT = "kcn-hoa-phu"  # Hiệp Hòa (GSO 223)
-PASSWORD = "mat-khau-dai-du-10"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf_token(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "the page carries a CSRF token"
-    return match.group(1)
 
 
 @dataclass
@@ -66,11 +59,6 @@ class Actor:
                 ),
                 {"code": code},
             )
-
-
-def login(client, username: str, password: str = PASSWORD):
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from khgeo.models import Task, Zone
 from tests.conftest import PageWatch
-from tests.test_browser_updates import add_user, log_in
+from tests.helpers import add_user
+from tests.test_browser_updates import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from khgeo.services import accounts
+from tests.helpers import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +15,10 @@ def listed(page) -> list[str]:
 
 def log_in_as_planner(live_server, page) -> None:
     """The task register needs a login, even with public read on (see README: Who sees what)."""
-    username = f"planner-{uuid.uuid4().hex[:8]}"
-    with live_server.app.extensions["khgeo.db"].session() as session:
-        accounts.create_user(session, username, "mat-khau-dai-du-10", "planner")
+    username = make_user(live_server, "planner")
     page.page.goto(live_server.url + "/login?next=/tasks")
     page.page.fill("input[name=username]", username)
-    page.page.fill("input[name=password]", "mat-khau-dai-du-10")
+    page.page.fill("input[name=password]", PASSWORD)
     page.page.click("main button[type=submit]")
     page.page.wait_for_url(live_server.url + "/tasks")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 
 import pytest
 from sqlalchemy import text
@@ -12,10 +11,10 @@ from sqlalchemy import text
 from khgeo.db import Database
 from khgeo.services import accounts
 from tests.conftest import LiveServer, PageWatch, make_app, new_database
+from tests.helpers import PASSWORD, make_user, make_zone
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "mat-khau-dai-du-10"
 PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "vi-VN"}
 HOSTILE = "<img src=x onerror=alert(1)> <script>alert(2)</script> \"Ba\" 'Phú' &amp;"
 
@@ -39,17 +38,7 @@ def server(pg_cluster):
 
 
 def _insert_hostile_zone(session) -> None:
-    session.execute(
-        text("""
-        INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source,
-                           geometry_note, developer, notes, sources, osm_ref, version, district_id)
-        SELECT 'ccn-hostile', :name, ARRAY[]::text[], 'CCN', ARRAY[:name],
-               ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(106.2, 21.3), 4326), 0.01)), 'illustrative',
-               '', :name, '', '{}'::jsonb, '', 1, id
-        FROM districts WHERE code = '222'
-    """),
-        {"name": HOSTILE},
-    )
+    make_zone(session, "ccn-hostile", HOSTILE, developer=HOSTILE)
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +59,7 @@ def phone(browser):
 
 
 def add_user(server: LiveServer, role: str, *, display_name: str = "") -> str:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    with server.app.extensions["khgeo.db"].session() as session:
-        accounts.create_user(
-            session,
-            username,
-            PASSWORD,
-            role,
-            districts=["Việt Yên"] if role == "field" else [],
-            display_name=display_name,
-        )
-    return username
+    return make_user(server, role, display_name=display_name)
 
 
 def log_in(page, server: LiveServer, username: str) -> None:

@@ -19,7 +19,8 @@ from khgeo.config import load_settings
 from khgeo.errors import ConfigError
 from khgeo.jinja import date_vn
 from tests.conftest import FROZEN_TODAY, make_app
-from tests.test_updates_rules import CODE, add_token, add_user, field_client, form_fields, state
+from tests.helpers import add_token, add_user
+from tests.test_updates_rules import CODE, field_client, form_fields, state
 
 EVENING_UTC = dt.datetime(2026, 12, 14, 20, 0, tzinfo=dt.UTC)  # = 15/12/2026 03:00 in Bắc Giang
 

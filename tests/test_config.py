@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,19 @@ from khgeo.config import PROJECT_ROOT, SETTINGS, load_settings, resolve_secret_k
 from khgeo.errors import ConfigError
 
 
-def test_every_setting_is_documented_in_the_readme():
+def _readme_settings_table() -> list[str]:
+    """The setting names in the first column of the table under the README's "## Settings" heading."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    missing = [setting.name for setting in SETTINGS if setting.name not in readme]
-    assert missing == []
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `(KHGEO_[A-Z0-9_]+)` \|", section, flags=re.M)
+
+
+def test_every_setting_is_a_row_of_the_readme_settings_table_and_every_row_a_setting():
+    documented = _readme_settings_table()
+    declared = [setting.name for setting in SETTINGS]
+    assert [name for name in declared if name not in documented] == [], "declared but not in the table"
+    assert [name for name in documented if name not in declared] == [], "in the table but not declared"
+    assert len(documented) == len(set(documented)), "one row per setting"
 
 
 @pytest.mark.parametrize(

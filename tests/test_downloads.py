@@ -9,7 +9,7 @@ from urllib.parse import unquote
 import pytest
 
 from khgeo.text import ascii_file_name, file_name
-from tests.test_updates_rules import add_user, login
+from tests.helpers import add_user, login
 
 
 def disposition(response) -> tuple[str, str | None]:

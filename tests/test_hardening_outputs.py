@@ -20,7 +20,7 @@ from khgeo.models import Zone
 from khgeo.services import accounts, audit
 from khgeo.services.spreadsheet import csv_guard, csv_unguard
 from tests.conftest import LiveServer, make_app
-from tests.test_updates_rules import login
+from tests.helpers import login
 
 HOSTILE_NAMES = ["=1+1", "+SUM(A1)", "-2+3", "@x", "\tx", "\rx"]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

@@ -25,11 +25,11 @@ from khgeo.config import load_settings, resolve_secret_key
 from khgeo.db import Database
 from khgeo.errors import ConfigError
 from khgeo.services import accounts, throttle
+from tests import helpers
 from tests.conftest import LiveServer, make_app, new_database
+from tests.helpers import PASSWORD, csrf_of, make_user
 
-PASSWORD = "mat-khau-dai-du-10"
 NEW_PASSWORD = "cay-da-o-dau-lang-ven-song"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
@@ -43,26 +43,12 @@ def app(database_url):
     application.extensions["khgeo.db"].engine.dispose()
 
 
-def csrf_of(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "the page carries a CSRF token"
-    return match.group(1)
-
-
 def add_user(db, username: str = "lan", role: str = "viewer", password: str = PASSWORD) -> str:
-    with db.session() as session:
-        accounts.create_user(session, username, password, role)
-    return username
+    return make_user(db, role, username=username, password=password, districts=[])
 
 
 def login(client, username: str = "lan", password: str = PASSWORD, address: str = "127.0.0.1"):
-    environ = {"REMOTE_ADDR": address}
-    token = csrf_of(client.get("/login", environ_base=environ).get_data(as_text=True))
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        environ_base=environ,
-    )
+    return helpers.login(client, username, password, address=address)
 
 
 def logged_in(client) -> bool:

@@ -22,10 +22,10 @@ from khgeo.cli import main
 from khgeo.models import AuditEvent, District, Zone, ZoneUpdate
 from khgeo.services import accounts, importer
 from khgeo.services.import_files import text_problem
+from tests import helpers
 from tests.conftest import make_app
+from tests.helpers import PASSWORD
 
-PASSWORD = "mat-khau-dai-du-10"
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 UTM48N = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
 
 
@@ -593,9 +593,7 @@ def test_a_file_too_large_is_refused_before_it_is_read(app, db, tmp_path, monkey
 
 # -- the upload page --------------------------------------------------------------------------------------------
 def csrf_of(client, url: str = "/login") -> str:
-    match = CSRF.search(client.get(url).get_data(as_text=True))
-    assert match
-    return match.group(1)
+    return helpers.csrf_of(client.get(url).get_data(as_text=True))
 
 
 @pytest.fixture
@@ -606,17 +604,7 @@ def web(database_url, tmp_path):
 
 
 def client_as(app, role: str):
-    client = app.test_client()
-    username = f"{role}-{uuid.uuid4().hex[:6]}"
-    with app.extensions["khgeo.db"].session() as session:
-        accounts.create_user(session, username, PASSWORD, role)
-    token = csrf_of(client)
-    assert (
-        client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-        ).status_code
-        == 302
-    )
+    client = helpers.client_as(app, role)
     client.get("/login?lang=en")  # messages in English, whether or not the catalogue is compiled
     return client
 

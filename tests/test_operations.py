@@ -17,6 +17,7 @@ from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
 from khgeo.services.seed import seed
 from tests.conftest import LiveServer, make_app, new_database
+from tests.helpers import csrf_of
 
 TABLES = (
     "districts",
@@ -51,7 +52,7 @@ def snapshot(database: Database) -> dict[str, str]:
 def _login(base: str, username: str, password: str) -> requests.Session:
     client = requests.Session()
     page = client.get(f"{base}/login", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     response = client.post(
         f"{base}/login",
         data={"username": username, "password": password, "csrf_token": token},

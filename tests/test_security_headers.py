@@ -8,6 +8,7 @@ import pytest
 
 from khgeo.services import accounts
 from tests.conftest import TEST_TILES_URL
+from tests.helpers import csrf_of
 
 
 def csp(response) -> dict[str, str]:
@@ -99,7 +100,7 @@ def test_no_error_response_leaks_internals(app, db):
         accounts.create_user(session, "boss", "correct horse battery", "admin")
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     client.post("/login", data={"username": "boss", "password": "correct horse battery", "csrf_token": token})
     for method, url in _junk_urls(app):
         for body in (None, b"{not json", b'{"cleared_area_ha": "NaN"}'):

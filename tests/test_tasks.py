@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from khgeo.models import Agency, Task, User
 from khgeo.services import accounts, reporting
 from khgeo.services import tasks as task_service
+from tests.helpers import csrf_of, login
 
 # Written from the plan's text (KH thực hiện NQ 24/NQ-HĐND, sections II.1–II.3 and III), not from
 # data/plan/tasks.toml: (subsection, lead agency, number of tasks).
@@ -211,18 +211,13 @@ def test_register_filters(reader):
 
 
 def _login(client, username: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post(
-        "/login", data={"username": username, "password": "correct horse battery", "csrf_token": token}
-    )
-    assert response.status_code == 302
+    assert login(client, username, "correct horse battery").status_code == 302
 
 
 def _post_progress(client, task_id: str, **fields):
     page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     # the session's CSRF token, from the logout form every logged-in page carries
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     return client.post(f"/tasks/{task_id}", data={"csrf_token": token, "reported_on": "2026-11-20", **fields})
 
 

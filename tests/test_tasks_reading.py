@@ -11,7 +11,7 @@ from sqlalchemy import update
 from khgeo.models import Zone
 from khgeo.services import accounts
 from tests.conftest import make_app
-from tests.test_updates_rules import add_token, add_user, login
+from tests.helpers import add_token, add_user, login
 
 
 @pytest.fixture
@@ -105,12 +105,7 @@ def test_the_task_page_lists_its_zones_and_those_without_a_location(app, db, cli
 
 
 def _login(client, username: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post(
-        "/login", data={"username": username, "password": "correct horse battery", "csrf_token": token}
-    )
-    assert response.status_code == 302
+    assert login(client, username, "correct horse battery").status_code == 302
 
 
 def test_an_agency_sees_its_own_report_first_and_only_the_board_sees_the_board_buttons(app, db):

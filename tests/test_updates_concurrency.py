@@ -11,40 +11,16 @@ import pytest
 from sqlalchemy import text
 
 from khgeo.db import Database
-from khgeo.services import accounts
 from tests.conftest import LiveServer, make_app, new_database
+from tests.helpers import add_token, hidden, logged_in, make_user
 
-PASSWORD = "mat-khau-dai-du-10"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CLIENTS = 16
-
-
-def hidden(html: str, name: str) -> str:
-    if name == "csrf_token":
-        match = CSRF.search(html)
-    else:
-        match = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
-    assert match, f"the form carries {name}"
-    return match.group(1)
 
 
 def add_user(database: Database, role: str, *, districts=(), display_name: str = "") -> tuple[str, str]:
     """A new user of this role; returns (username, API token)."""
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    with database.session() as session:
-        accounts.create_user(
-            session, username, PASSWORD, role, districts=list(districts), display_name=display_name
-        )
-        token = accounts.new_token(session, username)
-    return username, token
-
-
-def logged_in(app, username: str):
-    client = app.test_client()
-    token = hidden(client.get("/login").get_data(as_text=True), "csrf_token")
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client
+    username = make_user(database, role, districts=districts, display_name=display_name)
+    return username, add_token(database, username)
 
 
 def status_entries(database: Database, code: str) -> int:

@@ -9,57 +9,24 @@ import csv
 import io
 import json
 import re
-import uuid
 from fractions import Fraction
 
 import pytest
 from PIL import Image, TiffImagePlugin
 from sqlalchemy import text
 
-from khgeo.services import accounts
 from khgeo.services.photos import MAX_PHOTO_BYTES
 from tests.conftest import make_app
+from tests.helpers import PASSWORD, add_token, add_user, hidden, login
 
-PASSWORD = "mat-khau-dai-du-10"
 CODE = "kcn-van-trung"  # in Việt Yên
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 LAT, LON = 21.2125, 106.1065
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
 
 
-def hidden(html: str, name: str) -> str:
-    if name == "csrf_token":
-        match = CSRF.search(html)
-    else:
-        match = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
-    assert match, f"the page carries {name}"
-    return match.group(1)
-
-
-def add_user(db, role: str, *, display_name: str = "") -> str:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    with db.session() as session:
-        accounts.create_user(
-            session,
-            username,
-            PASSWORD,
-            role,
-            districts=["Việt Yên"] if role == "field" else [],
-            display_name=display_name,
-        )
-    return username
-
-
-def add_token(db, username: str) -> str:
-    with db.session() as session:
-        return accounts.new_token(session, username)
-
-
-def login(client, username: str, password: str = PASSWORD):
-    token = hidden(client.get("/login").get_data(as_text=True), "csrf_token")
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+# users, tokens, login and hidden fields: tests/helpers.py (imported here too by modules that import them from here)
 
 
 def field_client(app):

@@ -8,13 +8,14 @@ import re
 import pytest
 from sqlalchemy import select
 
+from khgeo.errors import BadRequest
 from khgeo.models import District, User, Zone, ZoneUpdate
 from khgeo.services import accounts, reporting, updates
 from khgeo.services.admin_units import match_district
 from khgeo.services.importer import IMPORT_NOTE
 from khgeo.services.sources import reader_date
+from tests.helpers import add_user, login
 from tests.test_tasks_reading import _login
-from tests.test_updates_rules import add_user, login
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -142,7 +143,7 @@ def test_a_district_is_found_however_its_label_is_written(client, db, label):
     assert client.get("/export/zones.csv", query_string={"district": label}).status_code == 200
 
 
-def test_one_resolver_for_districts(db):
+def test_one_resolver_for_districts(app, db):
     with db.session() as session:
         districts = list(session.scalars(select(District)))
         bg = match_district(districts, "TP Bắc Giang")
@@ -154,4 +155,7 @@ def test_one_resolver_for_districts(db):
         )
         assert [d.name for d in user.districts] == ["Hiệp Hòa"]
         assert isinstance(user, User)
-    assert "Unknown district" not in ""  # the API's message for an unknown one is covered in test_api_zones
+    with db.session() as session, pytest.raises(BadRequest) as refused:
+        accounts.resolve_districts(session, ["Atlantis"])  # a user's districts: refused, with the name
+    with app.test_request_context("/?lang=en"):
+        assert str(refused.value.message) == "Unknown district Atlantis"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from khgeo.db import Database
 from tests.conftest import LiveServer, make_app, new_database
+from tests.helpers import make_zone
 
 HOSTILE = """<script>alert("xss")</script><img src=x onerror=alert(1)> "Ba" 'Phú' </script><!--"""
 
@@ -16,16 +16,14 @@ def hostile_server(pg_cluster):
     name = new_database(pg_cluster)
     database = Database(pg_cluster.url(name))
     with database.session() as session:
-        session.execute(
-            text("""
-            INSERT INTO zones (code, name, aliases, kind, communes, geom, geometry_source,
-                               geometry_note, developer, notes, sources, osm_ref, version, district_id)
-            SELECT 'ccn-hostile', :name, ARRAY[:name], 'CCN', ARRAY[:name],
-                   ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(106.2, 21.3), 4326), 0.01)), 'illustrative',
-                   :name, :name, :name, '{}'::jsonb, '', 1, id
-            FROM districts WHERE code = '222'
-        """),
-            {"name": HOSTILE},
+        make_zone(
+            session,
+            "ccn-hostile",
+            HOSTILE,
+            aliases=[HOSTILE],
+            note=HOSTILE,
+            developer=HOSTILE,
+            notes=HOSTILE,
         )
     database.engine.dispose()
     server = LiveServer(make_app(pg_cluster.url(name)))

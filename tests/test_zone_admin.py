@@ -9,41 +9,22 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 
-from khgeo.services import accounts
+from tests.helpers import PASSWORD, add_token, logged_in, make_user
+from tests.helpers import csrf_of as csrf
 
-PASSWORD = "mat-khau-dai-du-10"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ZONE = "kcn-quang-chau"  # Việt Yên (GSO 222)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
 def add_user(db, role: str, *, districts=()) -> tuple[str, str]:
     """A new user of this role; returns (username, API token)."""
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    with db.session() as session:
-        accounts.create_user(session, username, PASSWORD, role, districts=list(districts))
-        token = accounts.new_token(session, username)
-    return username, token
-
-
-def csrf(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "the page carries a CSRF token"
-    return match.group(1)
-
-
-def logged_in(app, username: str):
-    client = app.test_client()
-    token = csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client
+    username = make_user(db, role, districts=districts)
+    return username, add_token(db, username)
 
 
 @pytest.fixture

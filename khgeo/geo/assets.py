@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from functools import cache
+from typing import Any
 
 from branca.element import Element
 
@@ -63,6 +64,7 @@ def _local(assets: list[tuple[str, str]], static_url: Callable[[str], str]) -> l
 def localize(root: Element, static_url: Callable[[str], str]) -> None:
     """Point every element under ``root`` at the vendored copies of its assets."""
     for element in _walk(root):
-        if "default_js" in dir(element):
-            element.default_js = _local(element.default_js, static_url)
-            element.default_css = _local(element.default_css, static_url)
+        if "default_js" in dir(element):  # JSCSSMixin and the odd plugin (Timeline) that declares its own
+            owner: Any = element
+            owner.default_js = _local(owner.default_js, static_url)
+            owner.default_css = _local(owner.default_css, static_url)

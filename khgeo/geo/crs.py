@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from pyproj import CRS, Transformer
 from pyproj.crs import CoordinateOperation
-from sqlalchemy import func
+from sqlalchemy import SQLColumnExpression, func
 from sqlalchemy.sql.elements import ColumnElement
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -163,7 +163,7 @@ def spatial_ref_sys_rows() -> list[dict]:
 
 
 # -- SQL: geometry out in a CRS, a bbox in ------------------------------------------------------------------------
-def geometry_json(geom: ColumnElement, target: SupportedCrs) -> ColumnElement:
+def geometry_json(geom: SQLColumnExpression, target: SupportedCrs) -> ColumnElement:
     """GeoJSON text of ``geom`` (stored in 4326) in ``target``'s CRS and axis order."""
     if target.srid != STORAGE_SRID:
         geom = func.ST_Transform(geom, target.srid)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import folium
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium import plugins
 from folium.elements import JSCSSMixin
 from folium.template import Template
@@ -177,7 +177,7 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
     if spec.districts_json:
         DistrictsLayer(spec.layer_names["districts"], spec.districts_json).add_to(fmap)
 
-    zone_layers = []
+    zone_layers: list[ZonesLayer] = []
     for title, source in spec.layers:
         options = {
             "indicator": spec.indicator,
@@ -188,7 +188,9 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
         }
         if "data" in source:
             options["data"] = json.loads(source["data"])
-        zone_layers.append(ZonesLayer(title, options).add_to(fmap))
+        layer = ZonesLayer(title, options)
+        layer.add_to(fmap)
+        zone_layers.append(layer)
 
     # small maps (no plugins) get the legend under the map, where it cannot hide a zone
     Legend({"indicator": spec.indicator, "labels": spec.labels, "outside": not spec.plugins}).add_to(fmap)
@@ -286,7 +288,7 @@ def build_outline_editor(
 
 def render_parts(fmap: folium.Map, static_url: Callable[[str], str], l10n: dict | None = None) -> MapParts:
     localize(fmap, static_url)
-    root = fmap.get_root()
+    root = cast(Figure, fmap.get_root())  # a map's root is always the figure holding the page
     root.render()
     script = root.script.render()
     if l10n:  # before the map is made, so that its controls are built with the user's language

@@ -8,9 +8,11 @@ import functools
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -98,7 +100,7 @@ def create_user(
     password: str,
     role: str,
     *,
-    districts: list[str] = (),
+    districts: Sequence[str] = (),
     display_name: str = "",
     agency: str | None = None,
     actor: User | None = None,
@@ -236,7 +238,7 @@ def end_sessions(session: Session, user: User, *, keep: str | None = None) -> in
     statement = delete(UserSession).where(UserSession.user_id == user.id)
     if keep:
         statement = statement.where(UserSession.key_sha256 != _sha256(keep))
-    return session.execute(statement).rowcount
+    return cast(CursorResult, session.execute(statement)).rowcount
 
 
 def list_sessions(session: Session, user: User, lifetime: dt.timedelta) -> list[UserSession]:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, delete, func, literal, literal_column, select, union_all
+from sqlalchemy import Select, String, delete, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -81,9 +81,9 @@ class TooManyDocuments(KhgeoError):
 
 def data_version(session: Session) -> str:
     """A fingerprint of every table in FEEDS: changes with any insert, update or delete in them."""
-    parts = [
+    parts: list[Select] = [
         select(
-            literal(table.name, String).label("name"),
+            literal(table.description, String).label("name"),  # a table's description is its name
             func.count().label("rows"),
             func.coalesce(func.sum(literal_column("xmin::text::bigint")), 0).label("xmins"),
         ).select_from(table)
@@ -130,7 +130,7 @@ def store(session: Session, key: str, content: bytes, mimetype: str, disposition
 def record_request(session: Session, user_id: int, document: str, limit: int) -> None:
     """Count this download against the user's limit, or raise TooManyDocuments (nothing recorded then)."""
     session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, user_id)))
-    now = session.scalar(select(func.now()))
+    now = session.execute(select(func.now())).scalar_one()
     recent = list(
         session.scalars(
             select(DocumentRequest.at)

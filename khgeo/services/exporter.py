@@ -135,8 +135,10 @@ def export_zones(session: Session, zone_filter: ZoneFilter, fmt: str) -> Export:
         body = feature_collection_json(session, zone_filter).encode("utf-8")
         return Export(body, export_format, count_zones(session, zone_filter))
     rows = _rows(session, zone_filter)
-    writer = {"gpkg": _gpkg, "shp": _shapefile, "csv": _csv, "xlsx": _xlsx}[fmt]
-    body = writer(session, zone_filter, rows) if fmt == "gpkg" else writer(rows)
+    if fmt == "gpkg":
+        body = _gpkg(session, zone_filter, rows)
+    else:
+        body = {"shp": _shapefile, "csv": _csv, "xlsx": _xlsx}[fmt](rows)
     return Export(body, export_format, len(rows))
 
 

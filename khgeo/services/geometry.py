@@ -194,7 +194,7 @@ def save_outline(
         raise VersionConflict(zone) from None
     session.refresh(zone, ["computed_area_ha"])
     changes = {
-        "geometry": [old_area, round(zone.computed_area_ha, 2)],
+        "geometry": [old_area, None if zone.computed_area_ha is None else round(zone.computed_area_ha, 2)],
         "geometry_source": [old_source, source],
     }
     session.add(

@@ -193,14 +193,19 @@ def parse_crs(raw: str) -> CRS:
         ) from None
 
 
+def _unbound(crs: CRS) -> CRS:
+    """A bound CRS's source CRS (the file's own datum shift is not used: see reprojection), else the CRS."""
+    return crs.source_crs if crs.is_bound and crs.source_crs is not None else crs
+
+
 def crs_label(crs: CRS) -> str:
-    base = crs.source_crs if crs.is_bound else crs
+    base = _unbound(crs)
     epsg = base.to_epsg(min_confidence=70)
     return f"{base.name} (EPSG:{epsg})" if epsg else base.name
 
 
 def is_vn2000(crs: CRS) -> bool:
-    base = crs.source_crs if crs.is_bound else crs
+    base = _unbound(crs)
     geodetic = base.geodetic_crs
     if geodetic is None or geodetic.datum is None:
         return False
@@ -224,18 +229,21 @@ class Reprojection:
 
 
 def reprojection(crs: CRS) -> Reprojection:
-    base = crs.source_crs if crs.is_bound else crs
+    base = _unbound(crs)
     label = crs_label(crs)
     if is_vn2000(base):
         epsg = base.to_epsg(min_confidence=70)
+        transform: Callable[[Any, Any], tuple[Any, Any]]
         if epsg == geo_crs.VN2000_GEOGRAPHIC_EPSG or epsg in geo_crs.VN2000_TM3_EPSG:
             transform = geo_crs.to_wgs84(epsg).transform
         else:  # another projection on VN-2000 (UTM, a .prj pyproj cannot name): to VN-2000 lon/lat, then 6960
             to_geographic = Transformer.from_crs(base, base.geodetic_crs, always_xy=True)
             to_wgs84 = geo_crs.to_wgs84(geo_crs.VN2000_GEOGRAPHIC_EPSG)
 
-            def transform(x, y):
+            def via_geographic(x, y):
                 return to_wgs84.transform(*to_geographic.transform(x, y))
+
+            transform = via_geographic
 
         result = Reprojection(label, VN2000_TRANSFORMATION, transform, base.is_geographic)
         if crs.is_bound:
@@ -473,7 +481,7 @@ def _refuse_legacy_text(source: SourceData, mapping: dict[str, str | None]) -> N
                         _l(
                             "Feature %(n)d: the text %(text)s looks like UTF-8 read with the wrong encoding. Name the encoding UTF-8 (or fix the .cpg file) and import again.",
                             n=raw.number,
-                            text=repr(text_value[:60]),
+                            text=repr(str(text_value)[:60]),
                         ),
                         field="encoding",
                     )
@@ -482,7 +490,7 @@ def _refuse_legacy_text(source: SourceData, mapping: dict[str, str | None]) -> N
                         _l(
                             "Feature %(n)d: the name %(text)s is written in a legacy Vietnamese font encoding (%(encoding)s), not Unicode: it would be stored as gibberish. Convert the file to Unicode (for example with Unikey's converter, from %(encoding)s to Unicode) and import again. Nothing was imported.",
                             n=raw.number,
-                            text=repr(text_value[:60]),
+                            text=repr(str(text_value)[:60]),
                             encoding="TCVN3 (ABC)" if problem == "tcvn3" else "VNI",
                         ),
                         field="encoding",
@@ -901,7 +909,7 @@ def _compare_outlines(session: Session, features: list[FeaturePlan]) -> None:
             if distance is not None and distance <= SAME_OUTLINE_M:
                 feature.outline_wkb = None
                 continue
-            zone_source = session.get(Zone, feature.zone_id).geometry_source
+            zone_source = session.get_one(Zone, feature.zone_id).geometry_source
             feature.changes["geometry"] = [None if old_area is None else round(old_area, 2), feature.area_ha]
             if zone_source != "imported":
                 feature.changes["geometry_source"] = [zone_source, "imported"]
@@ -967,19 +975,21 @@ def write_change(
 ) -> Zone:
     """Write one feature's change with its history entry and audit event (inside the caller's transaction)."""
     values = feature.values
-    outline_changed = feature.outline_wkb is not None
+    outline_wkb = feature.outline_wkb
+    outline_changed = outline_wkb is not None
     changes = feature.changes
     if feature.action == "create":
         zone = Zone(code=feature.code, aliases=[], communes=[], sources={}, developer="", notes="")
         session.add(zone)
     else:
-        zone = session.get(Zone, feature.zone_id)
-        if zone is None or zone.version != feature.zone_version:
+        found = session.get(Zone, feature.zone_id)
+        if found is None or found.version != feature.zone_version:
             raise ImportConflict(feature.code or "")
+        zone = found
     for name, value in values.items():
         setattr(zone, name, value)
-    if outline_changed:
-        zone.geom = WKBElement(feature.outline_wkb, srid=geo_crs.STORAGE_SRID)
+    if outline_wkb is not None:
+        zone.geom = WKBElement(outline_wkb, srid=geo_crs.STORAGE_SRID)
         zone.geometry_source = "imported"
         zone.geometry_note = f"Imported from {plan.file_name}"[:2000]
     zone.updated_at = clock.now()

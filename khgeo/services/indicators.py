@@ -7,6 +7,7 @@ A class matches when its test holds; the first match wins; the last class is the
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,7 +50,7 @@ class Indicator:
                 return cls
         return self.classes[-1]
 
-    @property
+    @builtins.property  # the field above named "property" hides the builtin in this class's body
     def reads(self) -> tuple[str, ...]:
         """The properties a classification looks at."""
         flags = tuple(cls.test["flag"] for cls in self.classes if "flag" in cls.test)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, cast, func, literal, select, text
+from sqlalchemy import Integer, SQLColumnExpression, String, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -302,7 +302,7 @@ def _page(session: Session, query) -> Page:
     return Page(matched, returned, features.encode())
 
 
-def _bounds(session: Session, geom: ColumnElement) -> list[float] | None:
+def _bounds(session: Session, geom: SQLColumnExpression) -> list[float] | None:
     extent = func.ST_Extent(geom)
     row = session.execute(
         select(func.ST_XMin(extent), func.ST_YMin(extent), func.ST_XMax(extent), func.ST_YMax(extent))
@@ -322,7 +322,7 @@ def _leaders(session: Session, zone_filter: ZoneFilter) -> list[int]:
     first match, so the order costs a few index lookups per page, not a sort of every zone.
     """
 
-    def first_with(condition: ColumnElement) -> Any:
+    def first_with(condition: Any) -> Any:
         return apply_filter(select(func.min(Zone.id)), zone_filter).where(condition).scalar_subquery()
 
     conditions = [text(f"({condition})") for condition in PAGE_LEADING_FACTS.values()]
@@ -385,7 +385,7 @@ class Zones:
         "wwtp_status": _l("wastewater treatment: %(values)s", values=", ".join(WWTP_FILTER_VALUES)),
     }
     feature_id = _l("the zone's code, e.g. kcn-van-trung")
-    html_columns = (
+    html_columns: tuple[str, ...] = (
         "name",
         "kind",
         "district",
@@ -455,7 +455,7 @@ class Districts:
     )
     queryables = {"code": _l("the district's GSO code, e.g. 222")}
     feature_id = _l("the district's GSO code, e.g. 222")
-    html_columns = ("name", "full_name", "unit_type")
+    html_columns: tuple[str, ...] = ("name", "full_name", "unit_type")
 
     @staticmethod
     def _select(geometry: ColumnElement):
@@ -514,7 +514,7 @@ COLLECTIONS: dict[str, Collection] = {"zones": Zones(), "districts": Districts()
 GEOMETRY_COLUMNS = {"zones": Zone.geom, "districts": District.geom}
 
 
-def _default_geometry(geom: ColumnElement) -> ColumnElement:
+def _default_geometry(geom: Any) -> ColumnElement:
     return crs_defs.geometry_json(geom, crs_defs.default_crs())
 
 

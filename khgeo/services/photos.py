@@ -207,9 +207,10 @@ def _normalise(image: Image.Image) -> Image.Image:
         image = image.convert("RGB")
     if icc:
         try:  # e.g. Display P3 from iPhones: convert so that colours stay right once the profile is gone
-            image = ImageCms.profileToProfile(
+            converted = ImageCms.profileToProfile(
                 image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode="RGB"
             )
+            image = converted or image  # None only when converting in place, which this does not ask for
         except Exception:  # unusable or mismatched profile: take the pixels as sRGB
             pass
     if image.mode != "RGB":

@@ -138,6 +138,7 @@ def clearance_series(session: Session) -> dict:
         .where(ZoneUpdate.as_of.is_not(None), ZoneUpdate.clearance_pct.is_not(None))
         .order_by(ZoneUpdate.zone_id, ZoneUpdate.as_of, ZoneUpdate.id)
     ):
+        assert as_of is not None and pct is not None  # the query's WHERE
         points[zone_id].append([as_of.isoformat(), float(pct)])
     series = [
         {"code": zone.code, "name": f"{zone.kind} {zone.name}", "points": points.get(zone.id, [])}

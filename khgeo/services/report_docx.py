@@ -75,14 +75,15 @@ def fmt_number(value: Decimal | float | int | None, digits: int = 1) -> str:
     if value is None:
         return MISSING
     text = f"{value:,.{digits}f}"
-    return text.translate(str.maketrans({",": ".", ".": ","}))
+    return text.translate(str.maketrans(",.", ".,"))
 
 
 def fmt_change(value: Decimal | float | None, digits: int = 1) -> str:
     """A signed change: +12,5 / -3,0 / 0,0; None → "—"."""
     if value is None:
         return MISSING
-    text = fmt_number(abs(value), digits)
+    magnitude = abs(value) if isinstance(value, Decimal) else abs(float(value))
+    text = fmt_number(magnitude, digits)
     return text if value == 0 else ("+" if value > 0 else "-") + text
 
 

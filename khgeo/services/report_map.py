@@ -14,6 +14,7 @@ import textwrap
 import geopandas as gpd
 import matplotlib
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
@@ -177,7 +178,7 @@ def _draw_scale_bar(ax, extent: tuple[float, float, float, float]) -> None:
 
 def _legend(figure: Figure, year: int, top: float) -> None:
     """Under the map (never over a zone): the wastewater classes, then the two marker shapes in a column."""
-    handles = [
+    handles: list[Artist] = [
         Patch(
             facecolor=colour,
             edgecolor=ZONE_EDGE,
@@ -192,14 +193,15 @@ def _legend(figure: Figure, year: int, top: float) -> None:
         Line2D(
             [],
             [],
-            marker=MARKER[kind],
+            marker=MARKER[code.key],
             linestyle="none",
             markerfacecolor="white",
             markeredgecolor=ZONE_EDGE,
-            markeredgewidth=EDGE_WIDTH[kind],
-            label=label,
+            markeredgewidth=EDGE_WIDTH[code.key],
+            label=f"{code.label.vi.capitalize()} ({code.key})",
         )
-        for kind, label in ((code.key, f"{code.label.vi.capitalize()} ({code.key})") for code in ZONE_KIND)
+        for code in ZONE_KIND
+        if code.key is not None  # always: a zone's kind is never unknown
     ]
     legend = figure.legend(
         handles=handles,

@@ -59,11 +59,11 @@ _CONTENT_TYPES = {
 
 
 def agency_deadline(session: Session, year: int) -> dt.date:
-    return yearly_due_date(session.get(Task, AGENCY_REPORT_TASK), year)
+    return yearly_due_date(session.get_one(Task, AGENCY_REPORT_TASK), year)
 
 
 def board_deadline(session: Session, year: int) -> dt.date:
-    return yearly_due_date(session.get(Task, BOARD_REPORT_TASK), year)
+    return yearly_due_date(session.get_one(Task, BOARD_REPORT_TASK), year)
 
 
 def reporting_agencies(session: Session) -> list[Agency]:
@@ -275,7 +275,7 @@ def submit_report(
     for task_id, text in items.items():
         if len(text) > MAX_ITEM_TEXT:
             errors[f"item-{task_id}"] = _l("Too long (%(n)d characters at most).", n=MAX_ITEM_TEXT)
-    content_type = None
+    content_type = ""
     if attachment:
         attachment = (attachment[0], attachment_name(attachment[1]))
         try:
@@ -288,10 +288,10 @@ def submit_report(
         )
     if errors:
         raise ValidationFailed(errors)
-    report = get_report(session, agency, year)
-    created = report is None
+    existing = get_report(session, agency, year)
+    created = existing is None
+    report = existing or AgencyReport(agency=agency, year=year)
     if created:
-        report = AgencyReport(agency=agency, year=year)
         session.add(report)
     report.submitted_by = user
     report.submitted_at = clock.now()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
@@ -158,7 +159,8 @@ def current_delays(session: Session) -> list[Delay]:
     delays = []
     for row in rows:
         username, _, address = row.key.rpartition("\n") if row.scope == "pair" else ("", "", row.key)
-        delays.append(Delay(row.scope, username, address, row.blocked_until, row.lockouts))
+        # the WHERE above keeps only rows with a blocked_until
+        delays.append(Delay(row.scope, username, address, cast(dt.datetime, row.blocked_until), row.lockouts))
     return delays
 
 

@@ -155,7 +155,7 @@ def validate(
     return change
 
 
-def _apply_percent(zone: Zone, values: dict, percent: Decimal, area_to_clear, errors: dict) -> None:
+def _apply_percent(zone: Zone, values: dict, percent: Decimal | int, area_to_clear, errors: dict) -> None:
     """The percent cleared is another way to give the area cleared. The form shows both filled in: whichever
     the user changed wins; if both changed they must agree (to 0.1 %)."""
     percent_changed = zone.clearance_pct is None or abs(percent - zone.clearance_pct) >= Decimal("0.05")
@@ -298,7 +298,7 @@ def apply_status_update(
     expected_version: int,
     change: StatusChange,
     today: dt.date,
-    photos: list[ProcessedPhoto] = (),
+    photos: Sequence[ProcessedPhoto] = (),
     channel: str = "web",
     request_id: uuid.UUID | None = None,
     remote_addr: str = "",
@@ -427,7 +427,7 @@ def chart_series(timeline: list[ZoneUpdate]) -> dict:
     """Clearance % and infrastructure % by as-of date, oldest first, for the zone page's chart."""
     points = sorted((u for u in timeline if u.as_of is not None), key=lambda u: (u.as_of, u.created_at, u.id))
     return {
-        "dates": [u.as_of.isoformat() for u in points],
+        "dates": [u.as_of.isoformat() for u in points if u.as_of is not None],  # all of them: see above
         "clearance_pct": [None if u.clearance_pct is None else float(u.clearance_pct) for u in points],
         "infrastructure_pct": [
             None if u.infrastructure_pct is None else float(u.infrastructure_pct) for u in points

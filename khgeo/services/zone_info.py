@@ -207,19 +207,20 @@ def validate_info(
             values["district_id"] = district.id
     if "managing_agency" in data:
         raw = str(data["managing_agency"] or "").strip()
-        code = lookups.agency_names.get(fold(raw))
+        agency_code = lookups.agency_names.get(fold(raw))
         if not raw:
             values["managing_agency_id"] = None
-        elif code is None:
+        elif agency_code is None:
             errors["managing_agency"] = _l("Unknown agency %(value)s", value=raw)
         else:
-            values["managing_agency_id"] = lookups.agencies[code]
+            values["managing_agency_id"] = lookups.agencies[agency_code]
     if "stated_area_ha" in data:
-        area = _number(data["stated_area_ha"], "stated_area_ha", number_errors := {}, locale)
+        number_errors: dict[str, Any] = {}
+        area = _number(data["stated_area_ha"], "stated_area_ha", number_errors, locale)
         if number_errors or (area is not None and not 0 < area <= MAX_STATED_AREA_HA):
             errors["stated_area_ha"] = _l("The stated area must be a number of hectares above 0.")
         else:
-            values["stated_area_ha"] = None if area is None else area.quantize(Decimal("0.01"))
+            values["stated_area_ha"] = None if area is None else Decimal(area).quantize(Decimal("0.01"))
     if "operating_status" in data:
         understood, status = coded_choice(
             data["operating_status"] or "", OPERATING_STATUSES, OPERATING_LABELS_VI
@@ -276,9 +277,9 @@ def _sources(raw: Any, zone: Zone | None, errors: dict) -> dict[str, list[str]]:
 def _shown(session: Session, name: str, value: Any) -> tuple[str, Any]:
     """A changed attribute as the history shows it: ids become names, numbers plain JSON values."""
     if name == "district_id":
-        return "district", session.get(District, value).name if value is not None else None
+        return "district", session.get_one(District, value).name if value is not None else None
     if name == "managing_agency_id":
-        return "managing_agency", session.get(Agency, value).name if value is not None else None
+        return "managing_agency", session.get_one(Agency, value).name if value is not None else None
     if isinstance(value, Decimal):
         return name, float(value)
     return name, value

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, Select, case, cast, func, literal, or_, select
@@ -298,7 +299,7 @@ DISPLAY_TOLERANCE_DEG = 0.00001
 
 @lru_cache(maxsize=256)
 def _collection_statement(zone_filter: ZoneFilter, for_display: bool = False) -> Select:
-    feature = Zone.feature_json
+    feature: Any = Zone.feature_json
     if (
         for_display
     ):  # only outlines with very many vertices are simplified: the others are their stored Feature
