@@ -10,12 +10,10 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
 
 from khgeo import clock, db
-from khgeo.clock import today  # noqa: F401  the clock lives in khgeo.clock; kept for branches merged later
 from khgeo.config import PROJECT_ROOT, load_settings, resolve_secret_key
 
-# the request's session lives with the database (khgeo.db); nothing in khgeo imports this module back (a test
-# checks): these names stay importable only for branches merged later
-from khgeo.db import get_db, get_session  # noqa: F401
+# the request's session lives with the database (khgeo.db: get_db, get_session) and the clock in khgeo.clock;
+# nothing in khgeo but the CLI imports this module (tests/test_layering.py checks)
 
 LOCALES = ("vi", "en")
 
