@@ -19,12 +19,11 @@ from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo.errors import KhgeoError
 from khgeo.models import District, User, Zone
 from khgeo.services.audit import record
-from khgeo.services.updates import VersionConflict, snapshot
+from khgeo.services.updates import VersionConflict, snapshot, write_version
 
 MAX_GEOJSON_BYTES = 5 * 1024 * 1024
 # the province edge may be crossed by this much (degrees, ~100 m) before an outline counts as outside
@@ -186,12 +185,7 @@ def save_outline(
     zone.geom = from_shape(outline.geometry, srid=4326)
     zone.geometry_source = source
     zone.geometry_note = note
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        session.refresh(zone)
-        raise VersionConflict(zone) from None
+    write_version(session, zone)
     session.refresh(zone, ["computed_area_ha"])
     changes = {
         "geometry": [old_area, None if zone.computed_area_ha is None else round(zone.computed_area_ha, 2)],

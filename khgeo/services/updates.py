@@ -93,6 +93,18 @@ def _number(raw: Any, name: str, errors: dict, locale: str | None) -> Decimal | 
         return None
 
 
+def write_version(session: Session, zone: Zone) -> None:
+    """Write the zone's changed values: its version moves by one, guarded by the version it was read at;
+    VersionConflict (the session rolled back, the zone as it is now) when another write got there first."""
+    zone.updated_at = clock.now()
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        session.refresh(zone)
+        raise VersionConflict(zone) from None
+
+
 def validate(
     zone: Zone, data: Mapping[str, Any], today: dt.date, *, locale: str | None = None
 ) -> StatusChange:
@@ -323,14 +335,7 @@ def apply_status_update(
         if zone.as_of != as_of:
             changes["as_of"] = [_plain(zone.as_of), as_of.isoformat()]
             zone.as_of = as_of
-    zone.updated_at = clock.now()
-    try:
-        session.flush()  # bumps zone.version, guarded by the version it was read at
-    except StaleDataError:
-        session.rollback()
-        session.refresh(zone)
-        raise VersionConflict(zone) from None
-
+    write_version(session, zone)
     entry = snapshot(
         zone,
         zone_version=zone.version,

@@ -24,7 +24,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
-from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo import clock
 from khgeo.errors import ValidationFailed
@@ -32,7 +31,15 @@ from khgeo.models import OPERATING_STATUSES, Agency, District, User, Zone, ZoneU
 from khgeo.services.admin_units import match_district
 from khgeo.services.audit import record
 from khgeo.services.transfer_fields import OPERATING_LABELS_VI
-from khgeo.services.updates import MAX_NOTE, Saved, VersionConflict, _number, save_update, snapshot
+from khgeo.services.updates import (
+    MAX_NOTE,
+    Saved,
+    VersionConflict,
+    _number,
+    save_update,
+    snapshot,
+    write_version,
+)
 from khgeo.text import fold, slugify
 
 # What an admin edits besides the site status: the zone's facts (the "Sửa thông tin khu" form, PATCH and POST
@@ -337,13 +344,7 @@ def apply_info_update(
         _set(zone, name, new, user)
     if not changes:
         return None
-    zone.updated_at = clock.now()
-    try:
-        session.flush()  # bumps zone.version, guarded by the version it was read at
-    except StaleDataError:
-        session.rollback()
-        session.refresh(zone)
-        raise VersionConflict(zone) from None
+    write_version(session, zone)
     entry = snapshot(
         zone,
         zone_version=zone.version,
