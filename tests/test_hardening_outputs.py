@@ -325,12 +325,14 @@ def _assert_only_khgeo_code(database) -> None:
     from khgeo.services import stored_features
 
     routines, triggers = _routines_and_triggers(database)
+    # exactly khgeo's own: the stored Features' functions and triggers, the search text's folding functions
     assert {name for (name,) in routines} == {
         "khgeo_store_zone_features",
-        "khgeo_zones_changed",
-        "khgeo_districts_changed",
+        *stored_features.TRIGGER_FUNCTIONS.values(),
+        "khgeo_fold",
+        "khgeo_zone_search_text",
     }
-    assert {name for (name,) in triggers} == set(stored_features.TRIGGERS)
+    assert {name for (name,) in triggers} == {*stored_features.TRIGGERS, *stored_features.CONSTRAINT_TRIGGERS}
 
 
 def test_a_restore_leaves_out_functions_triggers_and_views_of_a_hostile_dump(pg_cluster, db, tmp_path):

@@ -40,18 +40,27 @@ TRIGGERS = {
     "zones_store_features_insert": "AFTER INSERT ON zones REFERENCING NEW TABLE AS changed",
     "zones_store_features_update": "AFTER UPDATE ON zones REFERENCING NEW TABLE AS changed",
     "districts_store_zone_features": "AFTER UPDATE ON districts REFERENCING NEW TABLE AS changed",
-    "zones_features_version_delete": "AFTER DELETE OR TRUNCATE ON zones",
+    "zones_features_version_truncate": "AFTER TRUNCATE ON zones",
+}
+# The token moves at commit (deferred constraint triggers, once per transaction): a writer holds the one version
+# row only while it commits. Drawn at the first write instead, a long transaction (an import) held it to its end,
+# and every other writer of zones waited behind it — a field update for minutes, a concurrent edit for ever when
+# the import's own thread waited for it.
+CONSTRAINT_TRIGGERS = {
+    "zones_features_version_at_commit": "AFTER INSERT OR UPDATE OR DELETE ON zones",
 }
 TRIGGER_FUNCTIONS = {
     "zones_store_features_insert": "khgeo_zones_changed",
     "zones_store_features_update": "khgeo_zones_changed",
     "districts_store_zone_features": "khgeo_districts_changed",
-    "zones_features_version_delete": "khgeo_zones_deleted",
+    "zones_features_version_truncate": "khgeo_zones_deleted",
+    "zones_features_version_at_commit": "khgeo_features_version_at_commit",
 }
-# every write that stores Features (or deletes zones) draws a new token: pages kept in memory under the old one
-# are no longer served (khgeo.services.ogc.PageCache). In the writer's transaction, so readers see the token and
-# the zones change together; random, so a token never comes back for other data (after a restore, the dump's
-# token comes back with the dump's zones). Writers of zones queue on this one row: zones are written rarely.
+# every transaction that writes zones (their Features, or deletes them) draws a new token: pages kept in memory
+# under the old one are no longer served (khgeo.services.ogc.PageCache). In the writer's transaction, so readers
+# see the token and the zones change together; random, so a token never comes back for other data (after a
+# restore, the dump's token comes back with the dump's zones).
+BUMPED = "khgeo.features_version_drawn"
 NEW_VERSION = "UPDATE zone_features_version SET token = gen_random_uuid();"
 
 Execute = Callable[[str], Any]  # runs one SQL statement; returns the first column of the first row, or None
@@ -87,13 +96,22 @@ BEGIN
         FROM ({_fresh_features_sql()}) AS fresh
         WHERE zones.id = fresh.id AND zones.feature_json IS DISTINCT FROM fresh.feature;
         PERFORM set_config('{GUARD}', 'off', true);
-        {NEW_VERSION}
     END IF;
 END
 $fn$;
 CREATE OR REPLACE FUNCTION khgeo_zones_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $fn$
 BEGIN
     {NEW_VERSION}
+    RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION khgeo_features_version_at_commit() RETURNS trigger LANGUAGE plpgsql
+SET search_path = public AS $fn$
+BEGIN
+    IF coalesce(current_setting('{BUMPED}', true), '') <> 'on' THEN
+        PERFORM set_config('{BUMPED}', 'on', true);
+        {NEW_VERSION}
+    END IF;
     RETURN NULL;
 END
 $fn$;
@@ -114,10 +132,20 @@ END
 $fn$;
 """  # noqa: S608
     fingerprint = hashlib.sha256(function.encode()).hexdigest()[:16]
-    triggers = "".join(
-        f"CREATE OR REPLACE TRIGGER {name} {event} FOR EACH STATEMENT EXECUTE FUNCTION "
-        f"{TRIGGER_FUNCTIONS[name]}();\n"
-        for name, event in TRIGGERS.items()
+    triggers = (
+        "".join(
+            f"CREATE OR REPLACE TRIGGER {name} {event} FOR EACH STATEMENT EXECUTE FUNCTION "
+            f"{TRIGGER_FUNCTIONS[name]}();\n"
+            for name, event in TRIGGERS.items()
+        )
+        + "DROP TRIGGER IF EXISTS zones_features_version_delete ON zones;\n"
+        + "".join(  # an earlier name
+            # OR REPLACE is not allowed on constraint triggers
+            f"DROP TRIGGER IF EXISTS {name} ON zones;\n"
+            f"CREATE CONSTRAINT TRIGGER {name} {event} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
+            f"{TRIGGER_FUNCTIONS[name]}();\n"
+            for name, event in CONSTRAINT_TRIGGERS.items()
+        )
     )
     # the fingerprint lives in the body (a COMMENT would be restored from a dump without its function)
     mark = f"-- {MARK} {fingerprint}\n"
@@ -140,10 +168,10 @@ def sync(execute: Execute) -> bool:
         "SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('khgeo_store_zone_features(integer[])')"
     )
     installed = installed or ""
-    names = ", ".join(f"'{name}'" for name in TRIGGERS)
+    names = ", ".join(f"'{name}'" for name in [*TRIGGERS, *CONSTRAINT_TRIGGERS])
     query = f"SELECT count(*) FROM pg_trigger WHERE tgname IN ({names}) AND NOT tgisinternal"  # noqa: S608
     triggers = execute(query)
-    if fingerprint in installed and triggers == len(TRIGGERS):
+    if fingerprint in installed and triggers == len(TRIGGERS) + len(CONSTRAINT_TRIGGERS):
         return False
     execute(sql)
     execute("SELECT khgeo_store_zone_features(ARRAY(SELECT id FROM zones))")
