@@ -23,7 +23,18 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, SQLColumnExpression, String, cast, func, literal, select, text
+from sqlalchemy import (
+    Integer,
+    SQLColumnExpression,
+    String,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -420,11 +431,15 @@ class Zones:
     def _read(self, session, zone_filter: ZoneFilter, geometry, limit: int, offset: int, cache=None) -> Page:
         # The page's zones first (ids and positions only), then the JSON of just those: with OFFSET on the
         # features themselves PostgreSQL would build and throw away the JSON of every skipped zone.
-        page_list = _page_ids(session, zone_filter, limit, offset, cache)
+        # the page's ids travel as ONE array parameter (= ANY, array_position): as IN (…) they were 1,000 bind
+        # parameters to render and split per request, a third of the app's CPU on a cache miss
+        page_ids = bindparam(
+            "page_ids", _page_ids(session, zone_filter, limit, offset, cache), ARRAY(Integer)
+        )
         features = (
             self._features(geometry)
-            .add_columns(func.array_position(literal(page_list, ARRAY(Integer)), Zone.id).label("position"))
-            .where(Zone.id.in_(page_list))
+            .add_columns(func.array_position(page_ids, Zone.id).label("position"))
+            .where(Zone.id == any_(page_ids))
             .order_by(None)
             .subquery()
         )
