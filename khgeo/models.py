@@ -30,11 +30,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from khgeo import codes
 
@@ -132,28 +135,6 @@ task_coordinators = Table(
 )
 
 
-# What a client that types fields from the first features it reads (QGIS 3.22: ten) must meet on the first page
-# of the OGC API (khgeo.services.ogc._leaders): for each, the first monitored zone having it opens the pages. Each
-# has a partial index of the monitored zones having it, so "the first zone with it" is one index probe, also when
-# no zone has it (a scan of every zone otherwise: 100 ms a page at 10,000 zones). The conditions are SQL on zones.
-PAGE_LEADING_FACTS: dict[str, str] = {
-    "aliases": "cardinality(aliases) > 0",
-    "stated_area": "stated_area_ha IS NOT NULL",
-    "computed_area": "computed_area_ha IS NOT NULL",
-    "clearance_area": "clearance_area_ha IS NOT NULL",
-    "cleared_area": "cleared_area_ha IS NOT NULL",
-    "clearance_pct": "clearance_pct IS NOT NULL",
-    # clearance_incomplete as served (a figure decides, else the sources' statement) is known exactly when this holds
-    "clearance_known": "clearance_pct IS NOT NULL OR clearance_incomplete IS NOT NULL",
-    "households_total": "households_total IS NOT NULL",
-    "households_agreed": "households_agreed IS NOT NULL",
-    "wwtp_capacity": "wwtp_capacity_m3_day IS NOT NULL",
-    "infrastructure_pct": "infrastructure_pct IS NOT NULL",
-    "occupancy_pct": "occupancy_pct IS NOT NULL",
-    "as_of": "as_of IS NOT NULL",
-}
-
-
 class Zone(Base):
     """An industrial zone (KCN) or cluster (CCN) with its current figures."""
 
@@ -182,12 +163,6 @@ class Zone(Base):
         CheckConstraint("version >= 1", name="version"),
         # the monitored zones by id: an OGC API page counts them and finds its ids in this index alone
         Index("ix_zones_monitored_id", "id", postgresql_where=text("retired_at IS NULL")),
-        *(
-            Index(
-                f"ix_zones_with_{key}", "id", postgresql_where=text(f"retired_at IS NULL AND ({condition})")
-            )
-            for key, condition in PAGE_LEADING_FACTS.items()
-        ),
         # `q` is a substring search (LIKE '%…%'): a trigram index answers it without reading every zone
         Index(
             "ix_zones_search_text_trgm",
@@ -269,6 +244,31 @@ class Zone(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# What a client that types fields from the first features it reads (QGIS 3.22: ten) must meet on the first page
+# of the OGC API (khgeo.services.ogc._leaders): for each, the first monitored zone having it opens the pages. Each
+# has a partial index of the monitored zones having it (declared below from the same expression), so "the first
+# zone with it" is one index probe, also when no zone has it (a scan of every zone otherwise: ~100 ms a page at
+# 10,000 zones). The first entry must stay the aliases (the pages open with a zone that has some).
+PAGE_LEADING_FACTS: dict[str, ColumnElement[bool]] = {
+    "aliases": func.cardinality(Zone.aliases) > 0,
+    "stated_area": Zone.stated_area_ha.is_not(None),
+    "computed_area": Zone.computed_area_ha.is_not(None),
+    "clearance_area": Zone.clearance_area_ha.is_not(None),
+    "cleared_area": Zone.cleared_area_ha.is_not(None),
+    "clearance_pct": Zone.clearance_pct.is_not(None),
+    # clearance_incomplete as served (a figure decides, else the sources' statement) is known exactly when this holds
+    "clearance_known": or_(Zone.clearance_pct.is_not(None), Zone.clearance_incomplete.is_not(None)),
+    "households_total": Zone.households_total.is_not(None),
+    "households_agreed": Zone.households_agreed.is_not(None),
+    "wwtp_capacity": Zone.wwtp_capacity_m3_day.is_not(None),
+    "infrastructure_pct": Zone.infrastructure_pct.is_not(None),
+    "occupancy_pct": Zone.occupancy_pct.is_not(None),
+    "as_of": Zone.as_of.is_not(None),
+}
+for _key, _fact in PAGE_LEADING_FACTS.items():
+    Index(f"ix_zones_with_{_key}", Zone.id, postgresql_where=and_(Zone.retired_at.is_(None), _fact))
 
 
 class Task(Base):

@@ -33,7 +33,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session
@@ -336,8 +335,8 @@ def _leaders(session: Session, zone_filter: ZoneFilter) -> list[int]:
     def first_with(condition: Any) -> Any:
         return apply_filter(select(func.min(Zone.id)), zone_filter).where(condition).scalar_subquery()
 
-    conditions = [text(f"({condition})") for condition in PAGE_LEADING_FACTS.values()]
-    aliased, *firsts = session.execute(select(*(first_with(condition) for condition in conditions))).one()
+    probes = (first_with(condition) for condition in PAGE_LEADING_FACTS.values())
+    aliased, *firsts = session.execute(select(*probes)).one()
     covers: dict[int, int] = {}
     for zone_id in firsts:
         if zone_id is not None:

@@ -39,12 +39,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for trigger in (
-        "zones_features_version_delete",
-        "zones_features_version_truncate",
-        "zones_features_version_at_commit",
-    ):
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON zones")
+    op.execute("DROP TRIGGER IF EXISTS zones_features_version_delete ON zones")  # the first name
+    op.execute("DROP TRIGGER IF EXISTS zones_features_version_truncate ON zones")
+    op.execute("DROP TRIGGER IF EXISTS zones_features_version_at_commit ON zones")
     op.execute("DROP FUNCTION IF EXISTS khgeo_zones_deleted()")
     op.execute("DROP FUNCTION IF EXISTS khgeo_features_version_at_commit()")
     op.drop_table("zone_features_version")
