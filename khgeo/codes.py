@@ -171,6 +171,14 @@ ZONE_KIND = CodeList(
     Code("KCN", _l("industrial zone"), _l("KCN")),
     Code("CCN", _l("industrial cluster"), _l("CCN")),
 )
+# accounts' roles; the short label is what a reader who may not see names sees instead of one (a zone's history)
+ROLE = CodeList(
+    "role",
+    Code("viewer", _l("Viewer (officials)"), _l("official")),
+    Code("field", _l("Field staff"), _l("field officer")),
+    Code("planner", _l("Planner"), _l("planning officer")),
+    Code("admin", _l("Zone board (administrator)"), _l("zone board officer")),
+)
 ALL: tuple[CodeList, ...] = (
     WWTP_STATUS,
     OPERATING_STATUS,
@@ -178,4 +186,5 @@ ALL: tuple[CodeList, ...] = (
     TASK_STATUS,
     RECURRENCE,
     ZONE_KIND,
+    ROLE,
 )

@@ -48,7 +48,7 @@ OPERATING_STATUSES = codes.OPERATING_STATUS.keys  # planned, under_construction,
 GEOMETRY_SOURCES = codes.GEOMETRY_SOURCE.keys  # illustrative, surveyed, imported
 RECURRENCES = codes.RECURRENCE.keys  # monthly, quarterly, yearly, ongoing
 TASK_STATUSES = codes.TASK_STATUS.keys  # not_started, in_progress, done ("overdue" is computed, never stored)
-ROLES = ("viewer", "field", "planner", "admin")
+ROLES = codes.ROLE.keys  # viewer, field, planner, admin
 UPDATE_KINDS = ("seed", "status", "geometry", "import", "info")  # info: an admin edited the zone's facts
 
 NAMING = {

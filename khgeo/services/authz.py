@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from khgeo.codes import ROLE
 from khgeo.errors import KhgeoError
 from khgeo.models import User, Zone
 
@@ -143,20 +144,11 @@ def sees_photo_gps(user) -> bool:
     return user is not None and user.role in ("admin", "field")
 
 
-# what anonymous readers see in a zone's history instead of a person's name
-ROLE_LABELS = {
-    "viewer": _l("official"),
-    "field": _l("field officer"),
-    "planner": _l("planning officer"),
-    "admin": _l("zone board officer"),
-}
-
-
 def author_label(viewer, author: User) -> str:
     """Who wrote a history entry, as this reader may see it: the name for staff, the role for the public."""
     if sees_people(viewer):
         return author.display_name or author.username
-    return str(ROLE_LABELS.get(author.role, _l("official")))
+    return str(ROLE.short_label(author.role))  # what anonymous readers see instead of a person's name
 
 
 def _official(user: User) -> bool:

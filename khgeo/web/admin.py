@@ -7,6 +7,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from khgeo.codes import ROLE
 from khgeo.db import get_session
 from khgeo.jinja import FIELD_LABELS, change_value
 from khgeo.models import AuditEvent, District
@@ -28,12 +29,6 @@ ACTION_LABELS = {
     "user.create": _l("Account created"),
     "user.disable": _l("Account disabled"),
     "user.token": _l("API token issued"),
-}
-ROLE_LABELS = {
-    "viewer": _l("Viewer (officials)"),
-    "field": _l("Field staff"),
-    "planner": _l("Planner"),
-    "admin": _l("Zone board (administrator)"),
 }
 AUDIT_FIELD_LABELS = {
     "role": _l("Role"),
@@ -65,7 +60,7 @@ class _Words:
         if value is None or value == [] or value == "":
             return "—"
         if field == "role":
-            return str(ROLE_LABELS.get(value, value))
+            return str(ROLE.label(value))
         if field == "districts" and isinstance(value, list):
             return ", ".join(self.by_code.get(str(code), str(code)) for code in value)
         if field == "district_id":
