@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 
 from khgeo.cli import main
 from khgeo.models import Agency, AgencyReport, ApiToken, Photo, User, Zone, ZoneUpdate
-from khgeo.services import accounts
+from khgeo.services import accounts, updates
 from khgeo.services.authz import ACCESS, AUDIENCES, access_table_markdown
 from khgeo.services.photos import process_photo
 from tests.conftest import make_app
@@ -112,17 +112,7 @@ def _seed_history_and_reports(db, field_user_id: int | None) -> int:
             as_of=dt.date(2026, 11, 20),
         )
         photo = Photo(
-            update=entry,
-            content=processed.content,
-            thumbnail=processed.thumbnail,
-            content_type=processed.content_type,
-            width=processed.width,
-            height=processed.height,
-            byte_size=processed.byte_size,
-            sha256=processed.sha256,
-            original_name=processed.original_name,
-            gps_lat=float(GPS),
-            gps_lon=106.12345,
+            update=entry, **{**updates.photo_columns(processed), "gps_lat": float(GPS), "gps_lon": 106.12345}
         )
         session.add(entry)
         for code in ("SCT", "CA"):

@@ -16,7 +16,7 @@ from shapely.geometry import box, shape
 from sqlalchemy import func, select, text
 
 from khgeo.models import Photo, Zone, ZoneUpdate
-from khgeo.services import accounts
+from khgeo.services import accounts, updates
 from khgeo.services.photos import process_photo
 from tests.conftest import make_app
 from tests.helpers import PASSWORD, login
@@ -297,17 +297,7 @@ def photo_id(module_database_url) -> int:
         entry = ZoneUpdate(
             zone=zone, zone_version=zone.version, kind="status", source="test", note="", changes={}
         )
-        photo = Photo(
-            update=entry,
-            content=processed.content,
-            thumbnail=processed.thumbnail,
-            content_type=processed.content_type,
-            width=processed.width,
-            height=processed.height,
-            byte_size=processed.byte_size,
-            sha256=processed.sha256,
-            original_name=processed.original_name,
-        )
+        photo = Photo(update=entry, **updates.photo_columns(processed))
         session.add(entry)
         session.flush()
         ident = photo.id

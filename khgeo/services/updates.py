@@ -368,7 +368,7 @@ def apply_status_update(
                 reported[name] = [_plain(before), _plain(after)]
         entry.changes = reported
     for photo in photos:
-        entry.photos.append(Photo(**_photo_columns(photo)))
+        entry.photos.append(Photo(**photo_columns(photo)))
     session.add(entry)
     record(
         session,
@@ -390,7 +390,7 @@ def apply_status_update(
     return entry
 
 
-def _photo_columns(photo: ProcessedPhoto) -> dict:
+def photo_columns(photo: ProcessedPhoto) -> dict:
     return {
         "content": photo.content,
         "thumbnail": photo.thumbnail,
