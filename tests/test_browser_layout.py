@@ -276,3 +276,38 @@ def test_my_location_shows_the_nearest_zones_not_a_street(live_server, browser):
         assert view["near"] >= 3
     finally:
         context.close()
+
+
+# pages this round added: the missing-data view, failed logins, retired zones, the account page, the zone form
+NEW_PAGES = [
+    ("/planning/missing", "Số liệu còn thiếu"),
+    ("/admin/logins", None),
+    ("/admin/zones/retired", None),
+    ("/account", None),
+    ("/zones/new", None),
+    (f"/zones/{LONG_POPUP_ZONE}/edit", None),
+]
+
+
+@pytest.mark.parametrize("sized", SIZES, indirect=True)
+def test_the_pages_added_for_the_board_fit_phones_and_laptops(live_server, sized):
+    """In Vietnamese, no page scrolls sideways, its heading and its first table or form sit inside the width,
+    and the header keeps to a fifth of the height."""
+    page = sized.page
+    viewport = page.viewport_size
+    log_in(page, live_server, add_user(live_server, "admin"))
+    for path, heading in NEW_PAGES:
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status == 200, path
+        assert page.evaluate("document.documentElement.lang") == "vi", path
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= viewport["width"], path
+        assert box(page.locator("header.topbar"))["height"] <= 0.2 * viewport["height"], path
+        title = box(page.locator("main h1").first)
+        assert title["x"] >= 0 and title["x"] + title["width"] <= viewport["width"] + 1, path
+        if heading:
+            assert heading in page.locator("main h1").first.inner_text(), path
+        content = page.locator("main table, main form:not(.inline)").first
+        if content.count():
+            found = box(content)
+            assert found["x"] >= 0 and found["x"] + found["width"] <= viewport["width"] + 1, path
+    assert sized.errors == []
