@@ -480,3 +480,22 @@ def test_the_edit_form_fits_a_phone_and_saves(live_server, browser, width, heigh
         assert watch.errors == []
     finally:
         context.close()
+
+
+def test_a_flood_of_aliases_or_communes_is_refused_and_nothing_changes(app, db, admin_token):
+    """Aliases and communes are bounded lists: 51 names, or one name of 201 characters, are refused with a message."""
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {admin_token}", "If-Match": '"1"'}
+    before = zone_row(db, ZONE)
+    for body in (
+        {"aliases": [f"tên {i}" for i in range(51)]},
+        {"communes": ["x" * 201]},
+        {"aliases": ";".join(f"a{i}" for i in range(10_000))},
+    ):
+        refused = api.patch(f"/api/zones/{ZONE}", json=body, headers=bearer)
+        assert refused.status_code == 422, body.keys()
+        (field,) = body
+        assert "50" in refused.get_json()["error"]["fields"][field]
+    assert zone_row(db, ZONE) == before
+    fine = api.patch(f"/api/zones/{ZONE}", json={"aliases": [f"tên {i}" for i in range(50)]}, headers=bearer)
+    assert fine.status_code == 200

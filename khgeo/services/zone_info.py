@@ -74,6 +74,8 @@ SOURCE_FIELDS = (
 )
 MAX_TEXT = {"name": 200, "developer": 500, "code": 60, "notes": MAX_NOTE}
 MAX_STATED_AREA_HA = Decimal("100000")
+MAX_LIST_ITEMS = 50  # aliases, communes
+MAX_LIST_ITEM = 200
 MAX_CITATION = 500
 MAX_CITATIONS = 10
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
@@ -186,6 +188,12 @@ def validate_info(
     for name in ("aliases", "communes"):
         if name in data:
             values[name] = text_list(data[name] or [])
+            if len(values[name]) > MAX_LIST_ITEMS or any(len(item) > MAX_LIST_ITEM for item in values[name]):
+                errors[name] = _l(
+                    "At most %(n)d names of at most %(length)d characters each.",
+                    n=MAX_LIST_ITEMS,
+                    length=MAX_LIST_ITEM,
+                )
     if "developer" in data:
         values["developer"] = " ".join(str(data["developer"] or "").split())
     if "notes" in data:
