@@ -179,6 +179,25 @@ ROLE = CodeList(
     Code("planner", _l("Planner"), _l("planning officer")),
     Code("admin", _l("Zone board (administrator)"), _l("zone board officer")),
 )
+# The stages of one parcel's recovery (Land Law 2024, Art. 85–87; see docs/parcels.md and the timers table), in
+# the order they happen: a parcel only moves forward, except by an admin correction that says why. Darker = further.
+PARCEL_STAGE = CodeList(
+    "parcel_stage",
+    Code("not_notified", _l("Not yet notified"), _l("Not notified"), "#ffffd9"),
+    Code("notified", _l("Notified of recovery"), _l("Notified"), "#edf8b1"),
+    Code("inventoried", _l("Inventoried"), None, "#c7e9b4"),
+    Code("plan_posted", _l("Compensation plan posted"), _l("Plan posted"), "#7fcdbb"),
+    Code("plan_approved", _l("Compensation plan approved"), _l("Plan approved"), "#41b6c4"),
+    Code("paid", _l("Compensation paid"), _l("Paid"), "#1d91c0"),
+    Code("recovery_decided", _l("Recovery decided"), _l("Decided"), "#225ea8"),
+    Code("handed_over", _l("Handed over"), None, "#0c2c84"),
+)
+LAND_USER_KIND = CodeList(
+    "land_user_kind",
+    Code("household", _l("Household")),
+    Code("individual", _l("Individual")),
+    Code("organisation", _l("Organisation")),
+)
 ALL: tuple[CodeList, ...] = (
     WWTP_STATUS,
     OPERATING_STATUS,
@@ -187,4 +206,6 @@ ALL: tuple[CodeList, ...] = (
     RECURRENCE,
     ZONE_KIND,
     ROLE,
+    PARCEL_STAGE,
+    LAND_USER_KIND,
 )

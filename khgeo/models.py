@@ -49,6 +49,8 @@ GEOMETRY_SOURCES = codes.GEOMETRY_SOURCE.keys  # illustrative, surveyed, importe
 RECURRENCES = codes.RECURRENCE.keys  # monthly, quarterly, yearly, ongoing
 TASK_STATUSES = codes.TASK_STATUS.keys  # not_started, in_progress, done ("overdue" is computed, never stored)
 ROLES = codes.ROLE.keys  # viewer, field, planner, admin
+PARCEL_STAGES = codes.PARCEL_STAGE.keys  # not_notified … handed_over, in order
+LAND_USER_KINDS = codes.LAND_USER_KIND.keys  # household, individual, organisation
 UPDATE_KINDS = ("seed", "status", "geometry", "import", "info")  # info: an admin edited the zone's facts
 
 NAMING = {
@@ -624,6 +626,152 @@ class ZoneFeaturesVersion(Base):
     pages in memory under it (khgeo.services.ogc.PageCache). See khgeo/services/stored_features.py."""
 
     __tablename__ = "zone_features_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), server_default=func.gen_random_uuid())
+
+
+class Parcel(Base):
+    """A land parcel (thửa đất) of a zone's site clearance: where it is, whose it is, and how far its recovery got.
+
+    Its natural key is (commune code, map sheet, parcel number); ``uid`` is the parcel identifier of Circular 19/2026
+    (the 12-character geohash of a point inside the parcel), computed by khgeo when a file brings none. The land
+    user's name and households are personal data (Decree 13/2023): see khgeo/services/authz.py.
+    """
+
+    __tablename__ = "parcels"
+    __table_args__ = (
+        UniqueConstraint("commune_code", "sheet", "number", name="uq_parcels_commune_sheet_number"),
+        CheckConstraint(_in("stage", PARCEL_STAGES), name="stage"),
+        CheckConstraint(
+            f"land_user_kind IS NULL OR {_in('land_user_kind', LAND_USER_KINDS)}", name="land_user_kind"
+        ),
+        CheckConstraint(_in("geometry_source", GEOMETRY_SOURCES), name="geometry_source"),
+        CheckConstraint("commune_code ~ '^[0-9]{5}$'", name="commune_code"),
+        CheckConstraint("uid ~ '^[0-9b-hjkmnp-z]{12}$'", name="uid"),
+        CheckConstraint("legal_area_m2 IS NULL OR legal_area_m2 > 0", name="legal_area"),
+        CheckConstraint("households IS NULL OR households >= 0", name="households"),
+        CheckConstraint("people IS NULL OR people >= 0", name="people"),
+        CheckConstraint("amount_approved IS NULL OR amount_approved >= 0", name="amount_approved"),
+        CheckConstraint("amount_paid IS NULL OR amount_paid >= 0", name="amount_paid"),
+        CheckConstraint("version >= 1", name="version"),
+        # a zone's parcels by stage: the pipeline bar and the derived figures
+        Index("ix_parcels_zone_id_stage", "zone_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(12), unique=True)  # geohash-12 parcel identifier
+    commune_code: Mapped[str] = mapped_column(String(5), index=True)  # official 5-digit unit code
+    sheet: Mapped[str] = mapped_column(String(20))  # số tờ bản đồ
+    number: Mapped[str] = mapped_column(String(20))  # số thửa
+    old_sheet: Mapped[str | None] = mapped_column(String(20))
+    old_number: Mapped[str | None] = mapped_column(String(20))
+    land_type: Mapped[str] = mapped_column(String(20), default="")  # e.g. LUC, ONT
+    legal_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(12, 1))
+    area_m2: Mapped[float | None] = mapped_column()  # of the outline, in the metric CRS (khgeo.geo)
+    address: Mapped[str] = mapped_column(Text, default="")
+
+    # the land user: personal data
+    land_user_kind: Mapped[str | None] = mapped_column(String(20))
+    land_user_name: Mapped[str] = mapped_column(Text, default="")
+    households: Mapped[int | None] = mapped_column(Integer)  # households affected
+    people: Mapped[int | None] = mapped_column(Integer)  # people affected
+
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
+    zone_overridden: Mapped[bool] = mapped_column(Boolean, default=False)  # set by hand, not from the outline
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    geometry_source: Mapped[str] = mapped_column(String(20), default="imported")
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # generated demo data, never real
+
+    stage: Mapped[str] = mapped_column(String(20), default="not_notified")
+    stage_date: Mapped[dt.date | None] = mapped_column(Date)  # when the current stage was reached
+    compulsory_inventory: Mapped[bool] = mapped_column(Boolean, default=False)
+    enforcement: Mapped[bool] = mapped_column(Boolean, default=False)
+    dispute: Mapped[bool] = mapped_column(Boolean, default=False)
+    resettlement_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_approved: Mapped[Decimal | None] = mapped_column(Numeric(16, 0))  # VND
+    amount_paid: Mapped[Decimal | None] = mapped_column(Numeric(16, 0))  # VND
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=func.now(), onupdate=func.now()
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    zone: Mapped[Zone | None] = relationship()
+    steps: Mapped[list[ParcelStep]] = relationship(back_populates="parcel", order_by="ParcelStep.date")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ParcelStep(Base):
+    """The date and document of one stage a parcel reached (one row per stage)."""
+
+    __tablename__ = "parcel_steps"
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "stage", name="uq_parcel_steps_parcel_stage"),
+        CheckConstraint(_in("stage", PARCEL_STAGES), name="stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100), default="")
+    document_date: Mapped[dt.date | None] = mapped_column(Date)
+    document_signer: Mapped[str] = mapped_column(String(200), default="")
+
+    parcel: Mapped[Parcel] = relationship(back_populates="steps")
+
+
+class ParcelEvent(Base):
+    """One entry of a parcel's history, append-only: who changed what, when, old → new, why."""
+
+    __tablename__ = "parcel_events"
+    __table_args__ = (Index("ix_parcel_events_parcel_id_at", "parcel_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id", ondelete="CASCADE"))
+    parcel_version: Mapped[int] = mapped_column(Integer)  # the parcel's version after this change
+    kind: Mapped[str] = mapped_column(String(20))  # import, stage, edit, correction
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)  # safe retries
+    changes: Mapped[dict] = mapped_column(JSONB, default=dict)  # {field: [old, new]}
+    note: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[dict] = mapped_column(JSONB, default=dict)  # {number, date, signer}
+
+    parcel: Mapped[Parcel] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class ParcelTimer(Base):
+    """A legal timer as data: how long a stage may last, or how long after it the next must come, with the text
+    it comes from. The board corrects these against the official text (the citations are secondary sources)."""
+
+    __tablename__ = "parcel_timers"
+    __table_args__ = (
+        CheckConstraint(_in("stage", PARCEL_STAGES), name="stage"),
+        CheckConstraint("days > 0 OR months > 0", name="length"),
+        CheckConstraint("length(trim(citation)) > 0", name="citation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    stage: Mapped[str] = mapped_column(String(20))  # runs while the parcel is in this stage
+    days: Mapped[int] = mapped_column(Integer, default=0)
+    months: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(Text)  # Vietnamese, as the board words it
+    label_en: Mapped[str] = mapped_column(Text, default="")
+    citation: Mapped[str] = mapped_column(Text)  # article and source it comes from
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ParcelsVersion(Base):
+    """One row: a token drawn again in every transaction that writes parcels, so tiles' ETags follow the data."""
+
+    __tablename__ = "parcels_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
