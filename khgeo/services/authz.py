@@ -138,6 +138,28 @@ def sees_people(user) -> bool:
     return _user(user) is not None
 
 
+def sees_land_users(user, zone: Zone | None) -> bool:
+    """Land users' names and households of a parcel (personal data, Decree 13/2023/NĐ-CP): the board, and the field
+    staff whose area holds the parcel's zone. Everyone else sees a masked form; tiles, the OGC API and public exports
+    never carry them. Every view of them is written to the audit log by the channel that shows them."""
+    user = _user(user)
+    if user is None:
+        return False
+    if user.role == "admin":
+        return True
+    return zone is not None and can_update_status(user, zone)
+
+
+def can_update_parcel(user, zone: Zone | None) -> bool:
+    """A parcel's clearance: the board, and field staff of the area of the parcel's zone (as for the zone itself)."""
+    user = _user(user)
+    if user is None:
+        return False
+    if user.role == "admin":
+        return True
+    return zone is not None and can_update_status(user, zone)
+
+
 def sees_photo_gps(user) -> bool:
     """Where a photo was taken: the board and field staff (who check the sites), not other readers."""
     user = _user(user)
