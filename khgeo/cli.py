@@ -319,9 +319,9 @@ def users_disable(username: str) -> None:
 def report_command(year: int, fmt: str, output: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
     from khgeo.clock import today, tracking_start
-    from khgeo.services import report_data
-    from khgeo.services.report_docx import render_docx
-    from khgeo.services.report_xlsx import render_xlsx
+    from khgeo.services.reports import data as report_data
+    from khgeo.services.reports.docx import render_docx
+    from khgeo.services.reports.xlsx import render_xlsx
 
     with get_db().session() as session:
         data = report_data.gather(session, year, today(), tracking_start())

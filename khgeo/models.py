@@ -2,6 +2,10 @@
 
 Administrative units and agencies are rows, not code: the province was merged in 2025 and district level was
 abolished, so new units arrive as data. The schema itself is created only by Alembic (khgeo/migrations).
+
+Why one module over 500 lines: the models reference each other (zones ↔ tasks ↔ agencies ↔ users ↔ parcels), the
+schema is read as one piece next to its migrations, and tests/test_migrations.py compares all of it with them.
+Each model is a short declaration; splitting them would add import cycles, not clarity.
 """
 
 from __future__ import annotations
@@ -249,7 +253,7 @@ class Zone(Base):
 
 
 # What a client that types fields from the first features it reads (QGIS 3.22: ten) must meet on the first page
-# of the OGC API (khgeo.services.ogc._leaders): for each, the first monitored zone having it opens the pages. Each
+# of the OGC API (khgeo.services.interop.ogc_collections._leaders): for each, the first monitored zone having it opens the pages. Each
 # has a partial index of the monitored zones having it (declared below from the same expression), so "the first
 # zone with it" is one index probe, also when no zone has it (a scan of every zone otherwise: ~100 ms a page at
 # 10,000 zones). The first entry must stay the aliases (the pages open with a zone that has some).
@@ -595,7 +599,7 @@ class DocumentCache(Base):
     """A generated document (consolidated report, planners' XLSX) kept for the data it was made from.
 
     The key holds the document, its parameters and the data version, so a change to the data makes a new key;
-    in the database, so every app instance (gunicorn worker, server) shares it. See khgeo/services/documents.py.
+    in the database, so every app instance (gunicorn worker, server) shares it. See khgeo/services/reports/documents.py.
     """
 
     __tablename__ = "document_cache"
@@ -623,7 +627,7 @@ class DocumentRequest(Base):
 class ZoneFeaturesVersion(Base):
     """One row: a random token drawn again by the stored Features' triggers in every transaction that writes zones
     (insert, update, delete, truncate) or districts, so "same token" means "same zones": a server keeps OGC API
-    pages in memory under it (khgeo.services.ogc.PageCache). See khgeo/services/stored_features.py."""
+    pages in memory under it (khgeo.services.interop.ogc.PageCache). See khgeo/services/stored_features.py."""
 
     __tablename__ = "zone_features_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import text
 
 from khgeo.codes import GEOMETRY_SOURCE, OPERATING_STATUS, WWTP_STATUS, ZONE_KIND
-from khgeo.services.transfer_fields import EXPORT_COLUMNS
+from khgeo.services.interop.field_names import EXPORT_COLUMNS
 from tests.conftest import LiveServer, make_app
 from tests.test_ogcapi import ogrinfo, relative
 

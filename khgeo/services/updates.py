@@ -82,7 +82,7 @@ FIELD_BOUNDS = {
 }
 
 
-def _number(raw: Any, name: str, errors: dict, locale: str | None) -> Decimal | int | None:
+def parse_number_field(raw: Any, name: str, errors: dict, locale: str | None) -> Decimal | int | None:
     """The field's value through the one bounded parser (khgeo.numbers); None when left empty."""
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
@@ -121,7 +121,7 @@ def validate(
     values: dict[str, Any] = {}
     for name in STATUS_FIELDS:
         if name in data and name in FIELD_BOUNDS:
-            values[name] = _number(data[name], name, errors, locale)
+            values[name] = parse_number_field(data[name], name, errors, locale)
     if "wwtp_status" in data:
         status = data["wwtp_status"] or None
         if status not in (None, *WWTP_STATUSES):
@@ -130,7 +130,7 @@ def validate(
 
     area_to_clear = values.get("clearance_area_ha", zone.clearance_area_ha)
     if "clearance_pct" in data and data["clearance_pct"] not in (None, ""):
-        percent = _number(data["clearance_pct"], "clearance_pct", errors, locale)
+        percent = parse_number_field(data["clearance_pct"], "clearance_pct", errors, locale)
         if percent is not None:
             _apply_percent(zone, values, percent, area_to_clear, errors)
     cleared = values.get("cleared_area_ha", zone.cleared_area_ha)

@@ -14,8 +14,8 @@ from khgeo.models import WWTP_STATUSES, ZONE_KINDS
 from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
 from khgeo.services.admin_units import list_districts
-from khgeo.services.importer import parse_import_note
 from khgeo.services.indicators import INDICATORS, get_indicator
+from khgeo.services.interop.import_types import parse_import_note
 from khgeo.services.sources import describe
 from khgeo.services.zones import ZoneFilter, count_zones, get_zone, list_zones, parse_filter, zone_bounds
 from khgeo.web import bp

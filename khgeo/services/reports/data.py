@@ -23,8 +23,8 @@ from sqlalchemy.sql import Subquery
 from khgeo import clock
 from khgeo.errors import KhgeoError
 from khgeo.models import AgencyReport, District, Task, Zone, ZoneUpdate
-from khgeo.services import reporting
 from khgeo.services import tasks as task_service
+from khgeo.services.reports import cycle as reporting
 from khgeo.services.zones import monitored
 
 REPORT_TITLE = "Tổng hợp kết quả thực hiện Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh"
