@@ -335,6 +335,72 @@ def report_command(year: int, fmt: str, output: str) -> None:
     )
 
 
+@main.command("notify")
+@click.option(
+    "--dry-run", is_flag=True, help="List what would go out (in the app, by e-mail); write nothing."
+)
+@with_database
+def notify_command(dry_run: bool) -> None:
+    """Send today's reminders (deadlines, late reports, stale zones, weekly digest) once; run it from a timer."""
+    from khgeo import clock
+    from khgeo.services.followup import notify
+
+    result = notify.run(
+        get_db(),
+        current_app.config,
+        today=clock.today(),
+        now=clock.now(),
+        tracking_start=clock.tracking_start(),
+        dry_run=dry_run,
+    )
+    if result.busy:
+        click.echo("another `khgeo notify` is running: nothing done")
+        return
+    if dry_run:
+        for item in result.planned:
+            who = item.user.username if item.user is not None else f"agency #{item.agency_id}"
+            channels = ", ".join(
+                c
+                for c, on in (
+                    ("app", item.in_app and item.user is not None),
+                    (f"e-mail {item.email}", bool(item.email and result.smtp)),
+                )
+                if on
+            )
+            click.echo(f"{item.event.kind}\t{who}\t{channels}\t{item.event.title}")
+        click.echo(f"{len(result.planned)} to send (dry run: nothing written)")
+        return
+    click.echo(f"{result.notifications} new notifications in the app")
+    if not result.smtp:
+        click.echo("e-mail off (KHGEO_SMTP_URL is not set): in the app only")
+        return
+    sent = result.sent
+    click.echo(
+        f"{result.queued} e-mails queued; sent {sent.sent}, waiting to retry {sent.retried}, failed {sent.failed}"
+    )
+    if sent.error:
+        click.echo(f"mail server {result.smtp}: {sent.error}", err=True)
+
+
+@main.command("letter")
+@click.option("--agency", "agency_code", required=True, help="Agency code, e.g. SCT.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@with_database
+def letter_command(agency_code: str, output: str) -> None:
+    """Write an urging letter (công văn đôn đốc, DOCX) to an agency about its overdue tasks and missing reports."""
+    from khgeo import clock
+    from khgeo.services.followup import letters
+
+    with get_db().session() as session:
+        letter = letters.gather(session, agency_code.strip().upper(), clock.today(), clock.tracking_start())
+        body = letters.render(letter, current_app.config)
+    with open(output, "wb") as handle:
+        handle.write(body)
+    click.echo(
+        f"{output}: {len(letter.overdue)} overdue tasks, {len(letter.missing_reports)} missing reports"
+    )
+
+
 @main.command("backup")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
 @with_database
