@@ -243,3 +243,26 @@ def test_settings_decide_what_is_written_and_a_bad_address_changes_nothing(datab
         assert kinds <= {"task_overdue"}
     finally:
         app.extensions["khgeo.db"].engine.dispose()
+
+
+def test_the_consolidated_report_proposes_the_units_with_overdue_tasks_with_the_facts(app, db):
+    from khgeo.services import report_data
+    from khgeo.services.report_docx import render_docx
+    from tests.test_report_documents import docx_text, record_year
+
+    with app.app_context(), db.session() as session:
+        record_year(session)
+        data = report_data.gather(session, 2026, dt.date(2026, 12, 20), dt.date(2026, 1, 1))
+    text = docx_text(docx.Document(io.BytesIO(render_docx(data))))
+    (proposal,) = [
+        line
+        for line in text
+        if line.startswith("Đề xuất nhắc nhở các cơ quan, đơn vị chủ trì nhiệm vụ quá hạn")
+    ]
+    sct_overdue = [task for task in data.overdue if task.lead_agency == "Sở Công Thương"]
+    assert sct_overdue
+    assert f"Sở Công Thương ({len(sct_overdue)} nhiệm vụ: " in proposal
+    for task in sct_overdue:
+        assert f"{task.id} – hạn {task.due_date:%d/%m/%Y}" in proposal
+    # a recurring task is named with the period it has no report for
+    assert "II.3.7.6 – kỳ quý III/2026 chưa có báo cáo" in proposal
