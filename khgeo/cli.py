@@ -383,22 +383,40 @@ def notify_command(dry_run: bool) -> None:
 
 
 @main.command("letter")
-@click.option("--agency", "agency_code", required=True, help="Agency code, e.g. SCT.")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--agency", "agency_code", help="Agency code, e.g. SCT.")
+@click.option("--all-late", is_flag=True, help="One letter per agency with overdue tasks or missing reports.")
+@click.option(
+    "--output",
+    type=click.Path(writable=True, path_type=Path),
+    required=True,
+    help="The DOCX file; with --all-late, a folder.",
+)
 @with_database
-def letter_command(agency_code: str, output: str) -> None:
+def letter_command(agency_code: str | None, all_late: bool, output: Path) -> None:
     """Write an urging letter (công văn đôn đốc, DOCX) to an agency about its overdue tasks and missing reports."""
     from khgeo import clock
     from khgeo.services.followup import letters
 
+    if bool(agency_code) == all_late:
+        raise click.UsageError("give --agency CODE or --all-late")
     with get_db().session() as session:
-        letter = letters.gather(session, agency_code.strip().upper(), clock.today(), clock.tracking_start())
-        body = letters.render(letter, current_app.config)
-    with open(output, "wb") as handle:
-        handle.write(body)
-    click.echo(
-        f"{output}: {len(letter.overdue)} overdue tasks, {len(letter.missing_reports)} missing reports"
-    )
+        if all_late:
+            found = letters.late_agencies(session, clock.today(), clock.tracking_start())
+            output.mkdir(parents=True, exist_ok=True)
+            targets = [(letter, output / letter.file_name) for letter in found]
+        else:
+            letter = letters.gather(
+                session, agency_code.strip().upper(), clock.today(), clock.tracking_start()
+            )
+            targets = [(letter, output)]
+        for letter, path in targets:
+            path.write_bytes(letters.render(letter, current_app.config))
+            click.echo(
+                f"{path}: {letter.agency.code}, {len(letter.overdue)} overdue tasks, "
+                f"{len(letter.missing_reports)} missing reports"
+            )
+    if all_late and not targets:
+        click.echo("no agency has overdue tasks or missing reports")
 
 
 @main.command("backup")

@@ -174,6 +174,11 @@ def test_the_urging_letter_lists_every_overdue_task_and_the_missing_report(datab
         assert result.exit_code == 0, result.output
         assert f"{len(overdue)} overdue tasks, 1 missing reports" in result.output
         assert all(task.id in _docx_text(output.read_bytes()) for task in overdue)
+        every = app.test_cli_runner().invoke(
+            main, ["letter", "--all-late", "--output", str(tmp_path / "all")]
+        )
+        assert every.exit_code == 0, every.output
+        assert "SCT, " in every.output and (tmp_path / "all" / "cong-van-don-doc-sct-20270111.docx").exists()
         unknown = app.test_cli_runner().invoke(main, ["letter", "--agency", "XYZ", "--output", str(output)])
         assert unknown.exit_code != 0 and "Traceback" not in unknown.output and "XYZ" in unknown.output
     finally:

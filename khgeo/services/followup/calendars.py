@@ -17,11 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from icalendar import Alarm, Calendar, Event, vRecur
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from khgeo.errors import KhgeoError, NotFound
 from khgeo.models import Agency, CalendarFeed, Task, User
@@ -44,15 +47,20 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _owner(agency: Agency | None, user: User | None) -> ColumnElement[bool]:
+    if agency is not None:
+        return CalendarFeed.agency_id == agency.id
+    if user is None:
+        raise ValueError("a calendar feed belongs to an agency or a user")
+    return CalendarFeed.user_id == user.id
+
+
 def new_feed(
     session: Session, *, agency: Agency | None = None, user: User | None = None, now: dt.datetime
 ) -> str:
     """A new secret address for the agency's or the user's feed; the previous one stops working. The secret is
     returned once and never stored."""
-    owner = CalendarFeed.agency_id == agency.id if agency is not None else CalendarFeed.user_id == user.id
-    session.execute(
-        update(CalendarFeed).where(owner, CalendarFeed.revoked_at.is_(None)).values(revoked_at=now)
-    )
+    revoke_feeds(session, agency=agency, user=user, now=now)
     secret = secrets.token_urlsafe(32)
     session.add(
         CalendarFeed(
@@ -68,17 +76,16 @@ def new_feed(
 def revoke_feeds(
     session: Session, *, agency: Agency | None = None, user: User | None = None, now: dt.datetime
 ) -> int:
-    owner = CalendarFeed.agency_id == agency.id if agency is not None else CalendarFeed.user_id == user.id
-    return session.execute(
-        update(CalendarFeed).where(owner, CalendarFeed.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
+    statement = update(CalendarFeed).where(_owner(agency, user), CalendarFeed.revoked_at.is_(None))
+    return cast(CursorResult, session.execute(statement.values(revoked_at=now))).rowcount
 
 
 def active_feed(
     session: Session, *, agency: Agency | None = None, user: User | None = None
 ) -> CalendarFeed | None:
-    owner = CalendarFeed.agency_id == agency.id if agency is not None else CalendarFeed.user_id == user.id
-    return session.scalars(select(CalendarFeed).where(owner, CalendarFeed.revoked_at.is_(None))).first()
+    return session.scalars(
+        select(CalendarFeed).where(_owner(agency, user), CalendarFeed.revoked_at.is_(None))
+    ).first()
 
 
 def find_feed(session: Session, secret: str) -> CalendarFeed:
@@ -223,9 +230,8 @@ def calendar_for(
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add(
-        "x-wr-calname", f"Hạn nhiệm vụ – {agency.name if agency else (user.display_name or user.username)}"
-    )
+    owner = agency.name if agency is not None else (user.display_name or user.username) if user else ""
+    calendar.add("x-wr-calname", f"Hạn nhiệm vụ – {owner}")
     calendar.add("x-wr-timezone", "Asia/Ho_Chi_Minh")
     calendar.add("x-published-ttl", "PT12H")
     tasks = [t for t in reporting.agency_tasks(session, agency) if t.id not in CYCLE_TASKS] if agency else []

@@ -87,7 +87,7 @@ def late_agencies(session: Session, today: dt.date, tracking_start: dt.date | No
 
 def deadline_cell(task: OverdueTask) -> list[str]:
     lines = [task.deadline_text[:1].upper() + task.deadline_text[1:]] if task.deadline_text.strip() else []
-    if task.missed_period:
+    if task.missed_period and task.deadline is not None:
         lines.append(f"Kỳ {task.missed_period} chưa có báo cáo (hạn {vn_date(task.deadline)})")
     elif task.deadline is not None:
         lines.append(f"Hạn: {vn_date(task.deadline)}")

@@ -70,13 +70,13 @@ class SmtpSettings:
 
     def connect(self) -> smtplib.SMTP:
         parts = urlsplit(self.url)
-        port = parts.port or self.default_port
+        host, port = parts.hostname or "", parts.port or self.default_port
         if parts.scheme == "smtps":
             server: smtplib.SMTP = smtplib.SMTP_SSL(
-                parts.hostname, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+                host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
             )
         else:
-            server = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
+            server = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
             if self.starttls:
                 server.starttls(context=ssl.create_default_context())
         if parts.username:
@@ -149,7 +149,7 @@ def queue(session: Session, items: list[Delivery], base_url: str, now: dt.dateti
 
 def build_message(row: MailMessage, smtp: SmtpSettings) -> EmailMessage:
     message = EmailMessage()  # the default policy: UTF-8 headers (RFC 2047) and bodies
-    message["Subject"] = row.subject
+    message["Subject"] = " ".join(row.subject.split())  # one line, whatever a name held
     message["From"] = formataddr((SENDER_NAME, smtp.sender)) if smtp.sender else smtp.sender
     message["To"] = row.recipient
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
@@ -215,7 +215,8 @@ def send_queued(database, smtp: SmtpSettings, now: dt.datetime) -> SendResult:
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
                     result.error = f"{type(exc).__name__}: {exc}"
-                    server = _close(server)
+                    _close(server)
+                    server = None
                     for waiting in [row, *session.scalars(_due(session, now, last_id))]:
                         _failed(waiting, result.error, now)
                         result.retried += waiting.status == "queued"
@@ -234,7 +235,6 @@ def _close(server: smtplib.SMTP | None) -> None:
             server.quit()
         except (smtplib.SMTPException, OSError):
             server.close()
-    return None
 
 
 def outbox(session: Session, limit: int = 200) -> list[MailMessage]:

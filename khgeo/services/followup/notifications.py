@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from khgeo.errors import NotFound, ValidationFailed
@@ -173,4 +175,4 @@ def mark_read(session: Session, user: User, notification_id: int | None, now: dt
         if owned is None:
             raise NotFound(_l("No such notification."))
         query = query.where(Notification.id == notification_id)
-    return session.execute(query.values(read_at=now)).rowcount
+    return cast(CursorResult, session.execute(query.values(read_at=now))).rowcount
