@@ -271,3 +271,34 @@ def test_the_consolidated_report_proposes_the_units_with_overdue_tasks_with_the_
         assert f"{task.id} – hạn {task.due_date:%d/%m/%Y}" in proposal
     # a recurring task is named with the period it has no report for
     assert "II.3.7.6 – kỳ quý III/2026 chưa có báo cáo" in proposal
+
+
+def test_the_board_sets_an_agencys_reminder_address_on_its_page(app, db):
+    from khgeo.models import AuditEvent
+
+    board = logged_in(app, make_user(app, "admin"))
+    page = board.get("/agencies/SCT").get_data(as_text=True)
+    assert 'id="agency-contact-form"' in page
+    bad = board.post(
+        "/agencies/SCT/contact", data={"csrf_token": csrf_of(page), "contact_email": "sct at bacgiang"}
+    )
+    assert bad.status_code == 303
+    assert "Nhập địa chỉ thư điện tử" in board.get("/agencies/SCT").get_data(as_text=True)
+    with db.session() as session:
+        assert session.scalars(select(Agency.contact_email).where(Agency.code == "SCT")).one() is None
+    good = board.post(
+        "/agencies/SCT/contact",
+        data={"csrf_token": csrf_of(page), "contact_email": "vanphong@sct.bacgiang.gov.vn"},
+    )
+    assert good.status_code == 303
+    assert 'value="vanphong@sct.bacgiang.gov.vn"' in board.get("/agencies/SCT").get_data(as_text=True)
+    with db.session() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "agency.contact")).one()
+        assert event.changes == {"contact_email": [None, "vanphong@sct.bacgiang.gov.vn"]}
+    # a user of another agency may not
+    other = logged_in(app, _agency_user(app, "CA"))
+    token = csrf_of(other.get("/agencies/CA").get_data(as_text=True))
+    assert (
+        other.post("/agencies/SCT/contact", data={"csrf_token": token, "contact_email": "x@y.vn"}).status_code
+        == 403
+    )

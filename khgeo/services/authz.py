@@ -182,8 +182,9 @@ def can_read_notifications(user) -> bool:
     return _user(user) is not None
 
 
-def can_manage_agency_calendar(user, agency) -> bool:
-    """An agency's calendar address is made (and revoked) by its own users and the board."""
+def can_manage_agency_followup(user, agency) -> bool:
+    """An agency's calendar address (made, revoked) and reminder address are managed by its own users and the
+    board."""
     user = _user(user)
     return user is not None and (user.role == "admin" or _acts_for(user, agency))
 

@@ -35,7 +35,7 @@ def _bell() -> dict:
 
     def agency_followup(agency) -> dict:
         """What the agency page offers this user: the calendar address (own users, the board), the letter (board)."""
-        calendar = authz.can_manage_agency_calendar(current_user, agency)
+        calendar = authz.can_manage_agency_followup(current_user, agency)
         return {
             "calendar": calendar,
             "feed": calendars.active_feed(get_session(), agency=agency) if calendar else None,
@@ -142,7 +142,7 @@ def notification_settings():
 def agency_calendar(code: str):
     session = get_session()
     agency = reporting.get_agency(session, code)
-    authz.require(authz.can_manage_agency_calendar(current_user, agency), current_user)
+    authz.require(authz.can_manage_agency_followup(current_user, agency), current_user)
     if not CsrfForm().validate_on_submit():
         abort(400)
     if request.form.get("action") == "revoke":
@@ -153,6 +153,25 @@ def agency_calendar(code: str):
     secret = calendars.new_feed(session, agency=agency, now=now())
     session.commit()
     return _calendar_created(secret, agency.name, url_for("web.agency_page", code=agency.code))
+
+
+@bp.post("/agencies/<code>/contact")
+def agency_contact(code: str):
+    session = get_session()
+    agency = reporting.get_agency(session, code)
+    authz.require(authz.can_manage_agency_followup(current_user, agency), current_user)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        notifications.set_agency_contact(session, agency, request.form.get("contact_email", ""), current_user)
+    except ValidationFailed as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(str(message), "error")
+    else:
+        session.commit()
+        flash(_("The agency's reminder address is saved."), "success")
+    return redirect(url_for("web.agency_page", code=agency.code), 303)
 
 
 @bp.get("/calendar/<secret>.ics")

@@ -18,7 +18,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from khgeo.errors import NotFound, ValidationFailed
-from khgeo.models import NOTIFICATION_KINDS, Notification, NotificationSetting, User
+from khgeo.models import NOTIFICATION_KINDS, Agency, Notification, NotificationSetting, User
+from khgeo.services.audit import record
 from khgeo.services.followup.events import DEFAULT_STALE_DAYS, Delivery
 
 PAGE_SIZE = 50
@@ -84,6 +85,23 @@ def check_email(value: str, field: str = "email") -> str | None:
     if len(value) > MAX_EMAIL or not EMAIL_PATTERN.match(value):
         raise ValidationFailed({field: _l("Enter an e-mail address such as ten@bacgiang.gov.vn.")})
     return value
+
+
+def set_agency_contact(session: Session, agency: Agency, email: str, user: User) -> None:
+    """The address an agency's reminders (reporting cycle, weekly digest) go to; empty removes it. Audited."""
+    address = check_email(email, field="contact_email")
+    if address == agency.contact_email:
+        return
+    record(
+        session,
+        user,
+        "agency.contact",
+        "agency",
+        agency.code,
+        {"contact_email": [agency.contact_email, address]},
+    )
+    agency.contact_email = address
+    session.flush()
 
 
 def save_settings(
