@@ -121,7 +121,10 @@ def render(letter: Letter, settings: Mapping[str, Any]) -> bytes:
 
     layout._line(document, "", size=8)
     layout._line(document, f"Kính gửi: {letter.agency.name}.", size=14, after=6)
-    issuer_name = issuer[:1] + issuer[1:].lower()
+    # the issuer in a sentence: "Ban Quản lý các khu công nghiệp" (a body's name keeps the capital after "Ban")
+    issuer_name = (
+        "Ban Quản lý các khu công nghiệp" if issuer == layout.ISSUER else issuer[:1] + issuer[1:].lower()
+    )
     layout._body(
         document,
         f"Thực hiện {PLAN} (sau đây gọi là Kế hoạch), {issuer_name} tỉnh được giao theo dõi, đôn đốc các cơ "
