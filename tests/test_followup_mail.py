@@ -22,7 +22,7 @@ from khgeo.models import Agency, MailMessage, Notification, User
 from khgeo.services import reporting
 from khgeo.services.followup import notify
 from tests.conftest import make_app
-from tests.helpers import make_user
+from tests.helpers import logged_in, make_user
 
 TODAY = dt.date(2026, 12, 1)
 NOW = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # 08:00 in Bắc Giang
@@ -191,10 +191,7 @@ def test_an_outage_keeps_the_messages_queued_and_the_next_run_sends_them(databas
             assert waiting and {m.status for m in waiting} == {"queued"}
             assert all(m.attempts == 1 and "Connection" in m.last_error for m in waiting)
             assert all(m.next_attempt_at > NOW for m in waiting), "retried later, not at once"
-        admin = app.test_client()
-        from tests.helpers import login
-
-        login(admin, make_user(app, "admin"))
+        admin = logged_in(app, make_user(app, "admin"))
         page = admin.get("/admin/outbox").get_data(as_text=True)
         assert "Connection" in page and "sct@bacgiang.gov.vn" in page
 
@@ -251,5 +248,8 @@ def test_without_smtp_the_reminders_are_in_the_app_only(database_url):
             session.execute(text("SELECT 1"))
         again = _notify(app)
         assert "0 new notifications" in again
+        admin = logged_in(app, make_user(app, "admin"))
+        page = admin.get("/admin/outbox").get_data(as_text=True)
+        assert "Chưa cấu hình máy chủ thư (KHGEO_SMTP_URL)" in page
     finally:
         app.extensions["khgeo.db"].engine.dispose()
