@@ -433,3 +433,7 @@ def _require_schema() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# commands declared in their own modules (each imports only click at the top, like this one)
+from khgeo import cli_followup  # noqa: E402, F401

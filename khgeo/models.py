@@ -120,6 +120,8 @@ class Agency(Base):
     name_en: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(30))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+    # where the agency's reminders go (reporting deadline, weekly digest): khgeo/services/followup
+    contact_email: Mapped[str | None] = mapped_column(String(254))
 
     district: Mapped[District | None] = relationship()
 
@@ -333,6 +335,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    email: Mapped[str | None] = mapped_column(String(254))  # for reminders (khgeo/services/followup)
 
     districts: Mapped[list[District]] = relationship(secondary=user_districts, order_by="District.code")
     agency: Mapped[Agency | None] = relationship()
@@ -780,3 +783,89 @@ class ParcelsVersion(Base):
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), server_default=func.gen_random_uuid())
+
+
+# -- follow-up: notifications, e-mail, calendar feeds (khgeo/services/followup) ----------------------------------
+NOTIFICATION_KINDS = (
+    "task_due",
+    "task_overdue",
+    "report_due",
+    "report_late",
+    "board_due",
+    "zone_stale",
+    "digest",
+)
+MAIL_STATUSES = ("queued", "sent", "failed")
+
+
+class NotificationSetting(Base):
+    """A user's choice for one kind of event: in the app, by e-mail; ``days`` for "no update for N days".
+    No row: the role's default (khgeo.services.followup.notifications.DEFAULTS)."""
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+        CheckConstraint("days IS NULL OR days BETWEEN 1 AND 365", name="days"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+    days: Mapped[int | None] = mapped_column(Integer)
+
+
+class Notification(Base):
+    """One in-app notification; ``dedupe_key`` (event, object, deadline, offset, user) makes it once only."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(Text, default="")  # a path inside khgeo, e.g. /tasks/II.3.4.2
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MailMessage(Base):
+    """The e-mail outbox and sent-log: a message is queued once (``dedupe_key``), sent once, retried on failure."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", MAIL_STATUSES), name="status"),
+        Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarFeed(Base):
+    """A secret iCalendar address of an agency's or a user's deadlines; only the secret's SHA-256 is kept."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (CheckConstraint("(agency_id IS NULL) <> (user_id IS NULL)", name="owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

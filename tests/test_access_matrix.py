@@ -25,6 +25,7 @@ from khgeo.cli import main
 from khgeo.models import Agency, AgencyReport, ApiToken, Photo, User, Zone, ZoneUpdate
 from khgeo.services import accounts, updates
 from khgeo.services.authz import ACCESS, AUDIENCES, access_table_markdown
+from khgeo.services.followup import calendars
 from khgeo.services.photos import process_photo
 from tests.conftest import make_app
 from tests.helpers import PASSWORD, login
@@ -56,6 +57,10 @@ SAMPLES: dict[str, list[str]] = {
     "people": [f"/zones/{ZONE}"],
     "gps": [f"/zones/{ZONE}"],
     "health-details": ["/healthz"],
+    "notifications": ["/notifications", "/notifications/settings"],
+    "outbox": ["/admin/outbox"],
+    "letter": ["/agencies/SCT/letter.docx"],
+    "calendar": ["/calendar/{calendar}.ics"],  # SCT's feed: its secret address is the credential
 }
 # rows whose answer is always 200 and whose content says what the caller may see
 CONTENT_ROWS = {"people", "gps", "health-details"}
@@ -163,6 +168,9 @@ def world(module_database_url):
             ids[name] = user.username
         field_id = session.scalars(select(User.id).where(User.username == ids["field"])).one()
     photo_id = _seed_history_and_reports(db, field_id)
+    with db.session() as session:
+        sct = session.scalars(select(Agency).where(Agency.code == "SCT")).one()
+        calendar_secret = calendars.new_feed(session, agency=sct, now=dt.datetime.now(dt.UTC))
 
     callers = {
         "public": Caller("public", public_app.test_client(), None),
@@ -183,7 +191,12 @@ def world(module_database_url):
         expired = session.scalars(select(User).where(User.username == ids["expired"])).one()
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == expired.id)):
             token.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    yield {"callers": callers, "photo": photo_id, "apps": (public_app, private_app)}
+    yield {
+        "callers": callers,
+        "photo": photo_id,
+        "calendar": calendar_secret,
+        "apps": (public_app, private_app),
+    }
     for app in (public_app, private_app):
         app.extensions["khgeo.db"].engine.dispose()
 
@@ -217,7 +230,7 @@ CASES = [(row, caller) for row in ACCESS for caller in CALLERS]
 def test_who_sees_what(world, row, caller):
     who: Caller = world["callers"][caller]
     for sample in SAMPLES[row.key]:
-        path = sample.format(photo=world["photo"])
+        path = sample.format(photo=world["photo"], calendar=world["calendar"])
         if who.name in DEAD_TOKENS:
             response = who.client.get(path, headers={"Authorization": f"Bearer {who.token}"})
             assert response.status_code == 401, path

@@ -137,6 +137,14 @@ class ReportData:
         return [agency for agency in self.agencies if agency.needs_reminder]
 
     @property
+    def overdue_by_agency(self) -> list[tuple[str, list[TaskLine]]]:
+        """The units leading overdue tasks (also proposed for a reminder), each with its overdue tasks."""
+        grouped: dict[str, list[TaskLine]] = {}
+        for task in self.overdue:
+            grouped.setdefault(task.lead_agency, []).append(task)
+        return list(grouped.items())
+
+    @property
     def counts(self) -> dict[str, int]:
         tasks = self.tasks
         return {

@@ -48,6 +48,7 @@ from khgeo.services.reports.wording import (
     fmt_date,
     lateness_text,
     percent_span,
+    period_name,
     place_date,
     report_content_lines,
     result_lines,
@@ -277,6 +278,23 @@ def _overdue(document: DocxDocument, data: ReportData) -> None:
         )
     else:
         add_body(document, "Không có cơ quan, đơn vị phải nhắc nhở: tất cả đã gửi báo cáo đúng hạn.")
+    if data.overdue_by_agency:  # the facts behind each: the task, and the deadline or the period it missed
+        add_body(
+            document,
+            "Đề xuất nhắc nhở các cơ quan, đơn vị chủ trì nhiệm vụ quá hạn: "
+            + "; ".join(
+                f"{name} ({len(tasks)} nhiệm vụ: "
+                + ", ".join(
+                    f"{t.id} – kỳ {period_name(t.recurrence, t.missed[1])} chưa có báo cáo"
+                    if t.missed
+                    else f"{t.id} – hạn {fmt_date(t.due_date)}"
+                    for t in tasks
+                )
+                + ")"
+                for name, tasks in data.overdue_by_agency
+            )
+            + ".",
+        )
 
 
 def _recommendations(document: DocxDocument) -> None:
