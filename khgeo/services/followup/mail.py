@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from khgeo import clock
 from khgeo.models import MailMessage
 from khgeo.services.followup.events import Delivery
 
@@ -152,7 +153,7 @@ def build_message(row: MailMessage, smtp: SmtpSettings) -> EmailMessage:
     message["Subject"] = " ".join(row.subject.split())  # one line, whatever a name held
     message["From"] = formataddr((SENDER_NAME, smtp.sender)) if smtp.sender else smtp.sender
     message["To"] = row.recipient
-    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Date"] = format_datetime(clock.now())  # the province's time, with its offset
     message["Message-ID"] = make_msgid(
         idstring=f"khgeo{row.id}", domain=smtp.sender.rpartition("@")[2] or None
     )
