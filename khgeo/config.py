@@ -209,6 +209,12 @@ SETTINGS: tuple[Setting, ...] = (
         "district has changed since; 0: every page is read from the database.",
         _non_negative_int,
     ),
+    Setting(
+        "KHGEO_PARCEL_STALLED_DAYS",
+        "60",
+        "A parcel with no change for this many days (and not handed over) is listed as stalled on its zone's page.",
+        _positive_int,
+    ),
 )
 
 

@@ -113,4 +113,6 @@ def init_app(app: Flask) -> None:
         change_value=change_value,
         task_status_label=lambda v: codes.TASK_STATUS.label(v, v),
         recurrence_label=lambda v: codes.RECURRENCE.label(v, v),
+        parcel_stage_label=lambda v: codes.PARCEL_STAGE.label(v, v),
+        land_user_kind_label=lambda v: codes.LAND_USER_KIND.label(v, v),
     )

@@ -87,9 +87,9 @@ def test_skipping_forward_is_allowed(session):
 @pytest.mark.parametrize(
     ("stage", "day", "expected"),
     [
-        ("notified", "2026-07-01", "already at the stage"),  # backwards
-        ("inventoried", "2026-07-01", "already at the stage"),  # the same stage
-        ("plan_posted", "2026-05-31", "before the date of the previous stage (01/06/2026)"),
+        ("notified", "2026-07-01", "các bước chỉ đi tiến"),  # backwards
+        ("inventoried", "2026-07-01", "đã ở bước Đã kiểm đếm"),  # the same stage
+        ("plan_posted", "2026-05-31", "trước ngày của bước trước (01/06/2026)"),
     ],
 )
 def test_backwards_or_an_earlier_date_is_refused_and_nothing_is_written(session, stage, day, expected):
@@ -134,7 +134,7 @@ def test_a_correction_goes_back_only_for_an_admin_with_a_reason(session):
         _change("inventoried", "2026-04-02", correction_reason="sai"),
         today=TODAY,
     )
-    assert "Only the zone board" in str(refused.conflicts[0]["reason"])
+    assert "Chỉ Ban quản lý" in str(refused.conflicts[0]["reason"])
     done = stages.apply_stage(
         session,
         admin,
@@ -174,7 +174,7 @@ def test_a_batch_with_one_stale_parcel_saves_the_others(session):
     session.commit()
     assert [s["uid"] for s in result.saved] == [uids[0], uids[1], uids[3], uids[4]]
     assert [c["uid"] for c in result.conflicts] == [uids[2]]
-    assert result.conflicts[0]["current_version"] == 2 and "changed since you read it" in str(
+    assert result.conflicts[0]["current_version"] == 2 and "đã thay đổi từ khi bạn đọc" in str(
         result.conflicts[0]["reason"]
     )
     assert _parcel(session, uids[2]).stage_date == dt.date(2026, 9, 10)  # untouched
@@ -186,7 +186,7 @@ def test_field_staff_update_only_the_parcels_of_their_area(session):
     other = stages.apply_stage(
         session, _user(session, "an1"), [(uid, 1)], _change("inventoried", "2026-07-01"), today=TODAY
     )
-    assert "outside your area" in str(other.conflicts[0]["reason"])
+    assert "ngoài địa bàn" in str(other.conflicts[0]["reason"])
     own = stages.apply_stage(
         session, _user(session, "tu1"), [(uid, 1)], _change("inventoried", "2026-07-01"), today=TODAY
     )

@@ -105,7 +105,8 @@ def active_timers(session: Session) -> list[ParcelTimer]:
 
 
 # -- SQL: the same rule ------------------------------------------------------------------------------------------
-def _condition(parcels: Any) -> ColumnElement[bool]:
+def condition_clause(parcels: Any = Parcel) -> ColumnElement[bool]:
+    """The timer row's ``applies_when`` holds for the parcel row."""
     agricultural = func.upper(func.trim(parcels.land_type)).in_(AGRICULTURAL_LAND_TYPES)
     return or_(
         ParcelTimer.applies_when.is_(None),
@@ -131,7 +132,7 @@ def overdue_clause(today: dt.date, parcels: Any = Parcel) -> ColumnElement[bool]
             ParcelTimer.kind == "deadline",
             ParcelTimer.stage == parcels.stage,
             parcels.stage_date.is_not(None),
-            _condition(parcels),
+            condition_clause(parcels),
             timer_due_date(parcels) < today,
         )
         .correlate(parcels)
