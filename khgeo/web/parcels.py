@@ -8,13 +8,12 @@ import uuid
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from khgeo.clock import today
 from khgeo.codes import PARCEL_STAGE
 from khgeo.db import get_session
 from khgeo.errors import NotFound, ValidationFailed
-from khgeo.models import PARCEL_STAGES, PARCEL_TIMER_CONDITIONS, PARCEL_TIMER_KINDS, ParcelTimer, Zone
+from khgeo.models import PARCEL_STAGES, PARCEL_TIMER_CONDITIONS, PARCEL_TIMER_KINDS, Zone
 from khgeo.services import authz
 from khgeo.services.parcels import privacy, queries, stages, timers
 from khgeo.services.zones import get_zone
@@ -160,7 +159,7 @@ def timers_page():
 
 def _render_timers(errors=None, editing=None, status=200):
     session = get_session()
-    rows = list(session.scalars(timers_query()))
+    rows = timers.all_timers(session)
     return render_template(
         "parcels/timers.html",
         rows=rows,
@@ -173,15 +172,11 @@ def _render_timers(errors=None, editing=None, status=200):
     ), status
 
 
-def timers_query():
-    return select(ParcelTimer).order_by(ParcelTimer.stage, ParcelTimer.id)
-
-
 @bp.post("/admin/parcel-timers/<int:timer_id>")
 def timer_save(timer_id: int):
     authz.require(authz.is_admin(current_user), current_user)
     session = get_session()
-    timer = session.get(ParcelTimer, timer_id)
+    timer = timers.get_timer(session, timer_id)
     if timer is None:
         raise NotFound(_("No such timer."))
     data = {name: request.form.get(name, "") for name in timers.TIMER_FIELDS}

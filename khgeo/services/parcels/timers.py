@@ -100,6 +100,15 @@ def running(timers: Iterable[ParcelTimer], parcel: Parcel, today: dt.date) -> li
     return sorted(found, key=lambda r: (r.timer.kind != "deadline", r.end, r.timer.code))
 
 
+def all_timers(session: Session) -> list[ParcelTimer]:
+    """Every timer row, by stage (the board's page)."""
+    return list(session.scalars(select(ParcelTimer).order_by(ParcelTimer.stage, ParcelTimer.id)))
+
+
+def get_timer(session: Session, timer_id: int) -> ParcelTimer | None:
+    return session.get(ParcelTimer, timer_id)
+
+
 def active_timers(session: Session) -> list[ParcelTimer]:
     return list(session.scalars(select(ParcelTimer).where(ParcelTimer.active).order_by(ParcelTimer.id)))
 
