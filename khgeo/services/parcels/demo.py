@@ -65,8 +65,8 @@ RETURNING zone_id
 # the steps reached, each DAYS_PER_STAGE days before the next, the current one on the parcel's stage date
 INSERT_STEPS = text("""
 INSERT INTO parcel_steps (parcel_id, stage, date, document_number, document_date, document_signer)
-SELECT p.id, s.stage, p.stage_date - (cur.i - s.i) * :gap, 'MH-' || p.number || '/' || s.i,
-       p.stage_date - (cur.i - s.i) * :gap, 'Chủ tịch UBND xã (minh họa)'
+SELECT p.id, s.stage, p.stage_date - CAST((cur.i - s.i) * :gap AS integer), 'MH-' || p.number || '/' || s.i,
+       p.stage_date - CAST((cur.i - s.i) * :gap AS integer), 'Chủ tịch UBND xã (minh họa)'
 FROM parcels p
 JOIN unnest(CAST(:stages AS text[])) WITH ORDINALITY AS cur(stage, i) ON cur.stage = p.stage
 JOIN unnest(CAST(:stages AS text[])) WITH ORDINALITY AS s(stage, i) ON s.i > 1 AND s.i <= cur.i
