@@ -21,7 +21,7 @@ from khgeo.services.parcels import timers
 from khgeo.services.parcels.privacy import mask_land_user
 
 SEARCH_LIMIT = 50
-LIST_LIMIT = 100
+LIST_LIMIT = 20  # rows of the zone page's overdue and stalled lists (their headings give the counts)
 
 
 def parcel_area(parcels: Any = Parcel):
