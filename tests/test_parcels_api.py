@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from khgeo.models import AuditEvent, Zone
 from khgeo.services.parcels import derive
-from tests.helpers import add_token, client_as, csrf_of, make_user
+from tests.helpers import add_token, client_as, csrf_of, hidden, make_user
 from tests.parcel_helpers import make_parcel
 
 ZONE = "kcn-van-trung"  # Việt Yên
@@ -251,3 +251,19 @@ def test_the_parcel_form_records_a_step(app, parcels):
     assert "7/QĐ" in after
     found = client.get("/parcels?q=1/1").get_data(as_text=True)
     assert f"/parcels/{parcels[0]}" in found
+
+
+def test_the_field_form_of_a_zone_with_parcels_saves_the_other_figures(app, parcels):
+    client = client_as(app, "field")
+    page = client.get(f"/zones/{ZONE}/update").get_data(as_text=True)
+    assert 'name="cleared_area_ha"' not in page and "tính theo thửa đất" in page
+    form = {
+        "csrf_token": csrf_of(page),
+        "version": hidden(page, "version"),
+        "request_id": hidden(page, "request_id"),
+        "as_of": "2026-11-26",
+        "infrastructure_pct": "55",
+    }
+    assert client.post(f"/zones/{ZONE}/update", data=form).status_code == 303
+    zone = client.get(f"/api/zones/{ZONE}").get_json()["properties"]
+    assert zone["infrastructure_pct"] == 55 and zone["clearance_area_ha"] == 3.0

@@ -181,7 +181,13 @@ def _refuse_typed_clearance(
         return
     message = _l("This zone's site clearance follows from its parcels: update the parcels instead.")
     for name in PARCEL_DERIVED_FIELDS:
-        if name in values and name not in errors and values[name] != getattr(zone, name):
+        # left empty (a form without these fields sends "") changes nothing: only a typed value is refused
+        if (
+            name in values
+            and name not in errors
+            and values[name] is not None
+            and values[name] != getattr(zone, name)
+        ):
             errors[name] = message
         values.pop(name, None)
     raw_pct = data.get("clearance_pct")
