@@ -3,7 +3,10 @@ parcels section, stage updates from a spreadsheet, and the board's list of legal
 
 from __future__ import annotations
 
+import json
+import tempfile
 import uuid
+from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,7 +18,8 @@ from khgeo.db import get_session
 from khgeo.errors import NotFound, ValidationFailed
 from khgeo.models import PARCEL_STAGES, PARCEL_TIMER_CONDITIONS, PARCEL_TIMER_KINDS, Zone
 from khgeo.services import authz
-from khgeo.services.parcels import privacy, queries, stages, timers
+from khgeo.services.import_files import ImportFileError
+from khgeo.services.parcels import privacy, queries, sheet, stages, timers
 from khgeo.services.zones import get_zone
 
 bp = Blueprint("parcels", __name__)
@@ -40,6 +44,7 @@ def zone_section(zone: Zone) -> dict | None:
         "progress": queries.progress(session, zone),
         "stages": PARCEL_STAGE,
         "can_open": authz.sees_people(current_user),
+        "can_update": authz.can_update_parcel(current_user, zone),
         "illustrative": queries.has_illustrative(session, zone),
     }
 
@@ -189,3 +194,85 @@ def timer_save(timer_id: int):
     session.commit()
     flash(_("The timer is saved."), "success")
     return redirect(url_for("parcels.timers_page"))
+
+
+# -- stage updates from a spreadsheet: upload → preview → apply ----------------------------------------------------
+def _sheet_zone(code: str):
+    zone = get_zone(get_session(), code, with_tasks=False)
+    authz.require(authz.can_update_parcel(current_user, zone), current_user)
+    return zone
+
+
+@bp.get("/zones/<code>/parcels/stages")
+def stages_upload(code: str):
+    zone = _sheet_zone(code)
+    return render_template("parcels/stages_upload.html", zone=zone, result=None, errors={})
+
+
+@bp.post("/zones/<code>/parcels/stages")
+def stages_preview(code: str):
+    zone = _sheet_zone(code)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template(
+            "parcels/stages_upload.html", zone=zone, result=None, errors={"file": _("Choose a file.")}
+        ), 422
+    suffix = Path(upload.filename).suffix.lower()
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        upload.save(handle.name)
+        try:
+            result = sheet.read_rows(Path(handle.name), upload.filename)
+        except ImportFileError as exc:
+            return render_template(
+                "parcels/stages_upload.html", zone=zone, result=None, errors={"file": str(exc.message)}
+            ), 422
+        except ValidationFailed as exc:
+            return render_template(
+                "parcels/stages_upload.html",
+                zone=zone,
+                result=None,
+                errors={k: str(v) for k, v in exc.errors.items()},
+            ), 422
+    session = get_session()
+    sheet.apply_rows(session, zone, current_user, result, today=today(), dry_run=True)
+    session.rollback()
+    return _render_sheet(zone, result, preview=True)
+
+
+def _render_sheet(zone, result, *, preview: bool):
+    rows_json = json.dumps([{"line": row.line, **row.values} for row in result.rows], ensure_ascii=False)
+    return render_template(
+        "parcels/stages_upload.html",
+        zone=zone,
+        result=result,
+        preview=preview,
+        rows_json=rows_json,
+        stages=PARCEL_STAGE,
+        errors={},
+    )
+
+
+@bp.post("/zones/<code>/parcels/stages/apply")
+def stages_apply(code: str):
+    zone = _sheet_zone(code)
+    try:
+        values = json.loads(request.form.get("rows", "[]"))
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or not values:
+        return render_template(
+            "parcels/stages_upload.html", zone=zone, result=None, errors={"file": _("Choose a file.")}
+        ), 422
+    try:
+        result = sheet.rows_from_values(values)
+    except ValidationFailed as exc:
+        return render_template(
+            "parcels/stages_upload.html",
+            zone=zone,
+            result=None,
+            errors={k: str(v) for k, v in exc.errors.items()},
+        ), 422
+    session = get_session()
+    sheet.apply_rows(session, zone, current_user, result, today=today(), dry_run=False)
+    session.commit()
+    return _render_sheet(zone, result, preview=False)
