@@ -464,9 +464,16 @@ class Photo(Base):
     database so every app instance serves it and backups include it."""
 
     __tablename__ = "photos"
+    # a zone's update or a parcel's history event (issue 14), exactly one
+    __table_args__ = (CheckConstraint("(update_id IS NULL) <> (parcel_event_id IS NULL)", name="owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    update_id: Mapped[int] = mapped_column(ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True)
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True
+    )
+    parcel_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parcel_events.id", ondelete="CASCADE"), index=True
+    )
     content: Mapped[bytes] = mapped_column(LargeBinary)
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(40))
@@ -767,6 +774,7 @@ class ParcelEvent(Base):
 
     parcel: Mapped[Parcel] = relationship()
     user: Mapped[User | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id", viewonly=True)
 
 
 class ParcelTimer(Base):

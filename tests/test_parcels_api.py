@@ -5,6 +5,8 @@ zone that follows from its parcels (typed figures refused)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 import uuid
 
 import pytest
@@ -244,11 +246,15 @@ def test_the_parcel_form_records_a_step(app, parcels):
             "stage": "paid",
             "date": "2026-11-20",
             "document_number": "7/QĐ",
+            "photos": (io.BytesIO(_jpeg()), "thua-1.jpg"),
         },
+        content_type="multipart/form-data",
     )
     assert response.status_code == 302
     after = client.get(f"/parcels/{parcels[0]}").get_data(as_text=True)
     assert "7/QĐ" in after
+    photo = re.search(r'src="(/photos/\d+/thumb)"', after)
+    assert photo and client.get(photo.group(1)).mimetype == "image/jpeg"
     found = client.get("/parcels?q=1/1").get_data(as_text=True)
     assert f"/parcels/{parcels[0]}" in found
 
@@ -267,3 +273,11 @@ def test_the_field_form_of_a_zone_with_parcels_saves_the_other_figures(app, parc
     assert client.post(f"/zones/{ZONE}/update", data=form).status_code == 303
     zone = client.get(f"/api/zones/{ZONE}").get_json()["properties"]
     assert zone["infrastructure_pct"] == 55 and zone["clearance_area_ha"] == 3.0
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 40)).save(out, format="JPEG")
+    return out.getvalue()

@@ -17,9 +17,10 @@ from khgeo.codes import PARCEL_STAGE
 from khgeo.db import get_session
 from khgeo.errors import NotFound, ValidationFailed
 from khgeo.models import PARCEL_STAGES, PARCEL_TIMER_CONDITIONS, PARCEL_TIMER_KINDS, Zone
-from khgeo.services import authz
+from khgeo.services import authz, updates
 from khgeo.services.import_files import ImportFileError
 from khgeo.services.parcels import privacy, queries, sheet, stages, timers
+from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected
 from khgeo.services.zones import get_zone
 
 bp = Blueprint("parcels", __name__)
@@ -89,6 +90,7 @@ def _render_parcel(uid: str, *, errors=None, message=None, values=None, status=2
         values=values or {"date": today().isoformat()},
         today=today(),
         request_id=str(uuid.uuid4()),
+        max_photos=MAX_PHOTOS_PER_UPDATE,
         author=lambda user: authz.author_label(current_user, user),
     ), status
 
@@ -129,6 +131,16 @@ def parcel_stage(uid: str):
         )
     if change.correction:
         authz.require(authz.is_admin(current_user), current_user)
+    try:
+        photos = updates.process_uploads(
+            [
+                (upload.read(), upload.filename)
+                for upload in request.files.getlist("photos")
+                if upload and upload.filename
+            ]
+        )
+    except PhotoRejected as exc:
+        return _render_parcel(uid, errors={"photos": str(exc.message)}, values=values, status=422)
     version = request.form.get("version", "")
     try:
         request_key = uuid.UUID(request.form.get("request_id", ""))
@@ -147,6 +159,8 @@ def parcel_stage(uid: str):
     if result.conflicts:
         session.rollback()
         return _render_parcel(uid, message=str(result.conflicts[0]["reason"]), values=values, status=409)
+    if result.saved and not result.replayed:
+        stages.attach_photos(session, parcel.uid, result.saved[0]["version"], photos)
     session.commit()
     flash(
         _("Saved: the parcel is now at the stage %(stage)s.", stage=PARCEL_STAGE.label(change.stage)),

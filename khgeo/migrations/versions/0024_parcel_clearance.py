@@ -127,6 +127,21 @@ def upgrade() -> None:
     op.add_column("parcel_timers", sa.Column("applies_when", sa.String(length=30), nullable=True))
     op.create_check_constraint(op.f("ck_parcel_timers_kind"), "parcel_timers", TIMER_KINDS)
     op.create_check_constraint(op.f("ck_parcel_timers_applies_when"), "parcel_timers", CONDITIONS)
+    # site photos of a parcel's step (the zones' photo pipeline, khgeo.services.photos)
+    op.alter_column("photos", "update_id", existing_type=sa.Integer(), nullable=True)
+    op.add_column("photos", sa.Column("parcel_event_id", sa.Integer(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_photos_parcel_event_id_parcel_events"),
+        "photos",
+        "parcel_events",
+        ["parcel_event_id"],
+        ["id"],
+        ondelete="CASCADE",
+    )
+    op.create_index(op.f("ix_photos_parcel_event_id"), "photos", ["parcel_event_id"], unique=False)
+    op.create_check_constraint(
+        op.f("ck_photos_owner"), "photos", "(update_id IS NULL) <> (parcel_event_id IS NULL)"
+    )
     timers = sa.table(
         "parcel_timers",
         sa.column("code", sa.String),
@@ -145,6 +160,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM photos WHERE parcel_event_id IS NOT NULL")
+    op.drop_constraint(op.f("ck_photos_owner"), "photos", type_="check")
+    op.drop_index(op.f("ix_photos_parcel_event_id"), table_name="photos")
+    op.drop_constraint(op.f("fk_photos_parcel_event_id_parcel_events"), "photos", type_="foreignkey")
+    op.drop_column("photos", "parcel_event_id")
+    op.alter_column("photos", "update_id", existing_type=sa.Integer(), nullable=False)
     timers = sa.table("parcel_timers", sa.column("code", sa.String))
     op.execute(timers.delete().where(timers.c.code.in_([row[0] for row in TIMERS])))
     op.drop_constraint(op.f("ck_parcel_timers_applies_when"), "parcel_timers", type_="check")

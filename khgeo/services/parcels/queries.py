@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from khgeo.codes import PARCEL_STAGE
 from khgeo.errors import BadRequest, NotFound
-from khgeo.models import PARCEL_STAGES, Parcel, ParcelEvent, ParcelStep, ParcelTimer, Zone
+from khgeo.models import PARCEL_STAGES, Parcel, ParcelEvent, ParcelStep, ParcelTimer, Photo, Zone
 from khgeo.services.parcels import timers
 from khgeo.services.parcels.privacy import mask_land_user
 
@@ -264,7 +264,12 @@ def events(session: Session, parcel: Parcel) -> list[ParcelEvent]:
         session.scalars(
             select(ParcelEvent)
             .where(ParcelEvent.parcel_id == parcel.id)
-            .options(joinedload(ParcelEvent.user))
+            .options(
+                joinedload(ParcelEvent.user),
+                selectinload(ParcelEvent.photos).load_only(
+                    Photo.id, Photo.width, Photo.height, Photo.original_name
+                ),
+            )
             .order_by(ParcelEvent.at.desc(), ParcelEvent.id.desc())
         )
     )

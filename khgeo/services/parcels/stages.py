@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 
 from khgeo.codes import PARCEL_STAGE
 from khgeo.errors import BadRequest, ValidationFailed
-from khgeo.models import PARCEL_STAGES, AuditEvent, Parcel, ParcelEvent, ParcelStep, User, Zone
+from khgeo.models import PARCEL_STAGES, AuditEvent, Parcel, ParcelEvent, ParcelStep, Photo, User, Zone
 from khgeo.services import authz
 from khgeo.services.parcels import derive
+from khgeo.services.photos import ProcessedPhoto
+from khgeo.services.updates import photo_columns
 from khgeo.text import parse_date, reported_date_problem
 
 MAX_BATCH = 2000
@@ -399,3 +401,20 @@ def _write(
         if isinstance(obj, Parcel) and obj.id in versions:
             session.expire(obj)
     return versions
+
+
+def attach_photos(session: Session, uid: str, version: int, photos: Sequence[ProcessedPhoto]) -> None:
+    """Site photos (checked and shrunk by khgeo.services.photos) on the history event that brought the parcel to
+    ``version``. The caller commits, with the step."""
+    if not photos:
+        return
+    event_id = session.scalar(
+        select(ParcelEvent.id)
+        .join(Parcel, Parcel.id == ParcelEvent.parcel_id)
+        .where(Parcel.uid == uid, ParcelEvent.parcel_version == version)
+        .order_by(ParcelEvent.id.desc())
+        .limit(1)
+    )
+    for photo in photos:
+        session.add(Photo(parcel_event_id=event_id, **photo_columns(photo)))
+    session.flush()
