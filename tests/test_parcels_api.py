@@ -10,7 +10,7 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from khgeo.models import AuditEvent, Zone
 from khgeo.services.parcels import derive
@@ -281,3 +281,57 @@ def _jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (40, 30), (10, 120, 40)).save(out, format="JPEG")
     return out.getvalue()
+
+
+def test_the_zone_parcels_filters(app, db, parcels):
+    with db.session() as session:
+        make_parcel(session, ZONE, 9, stage="notified", stage_date=dt.date(2026, 10, 1), commune="07459")
+    client, auth = _token_client(app, "viewer")
+
+    def uids(query):
+        response = client.get(f"/api/zones/{ZONE}/parcels?{query}", headers=auth)
+        assert response.status_code == 200, response.get_json()
+        return sorted(f["properties"]["uid"] for f in response.get_json()["features"])
+
+    assert len(uids("")) == 4
+    assert uids("stage=notified") == uids("commune=07459") != []
+    # plan approved on 01/09/2026: payment (30 days) ran out on 01/10 → overdue on 26/11; the notice is still valid
+    assert uids("overdue=true") == sorted(parcels)
+    assert len(uids("overdue=false")) == 1
+    for bad in ("stage=flying", "overdue=maybe", "commune=12"):
+        assert client.get(f"/api/zones/{ZONE}/parcels?{bad}", headers=auth).status_code == 400
+
+
+def test_the_parcels_section_reads_a_fixed_number_of_statements(app, db):
+    from sqlalchemy import event
+
+    def statements_for_page(client) -> int:
+        sent = []
+
+        def count(*_args):
+            sent.append(1)
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(f"/zones/{ZONE}").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(sent)
+
+    client = client_as(app, "viewer")
+    counts = []
+    for start, many in ((1, 3), (100, 40)):
+        with db.session() as session:
+            for n in range(start, start + many):
+                make_parcel(session, ZONE, n, stage="paid", stage_date=dt.date(2026, 1 + n % 9, 1), area=500)
+            zone_id = session.scalars(select(Zone.id).where(Zone.code == ZONE)).one()
+            derive.refresh_zones(session, [zone_id], today=dt.date(2026, 11, 26))
+            session.execute(
+                text(
+                    "INSERT INTO parcel_steps (parcel_id, stage, date, document_number, document_signer) "
+                    "SELECT id, 'paid', stage_date, '', '' FROM parcels ON CONFLICT DO NOTHING"
+                )
+            )
+        counts.append(statements_for_page(client))
+    assert counts[0] == counts[1]

@@ -13,7 +13,7 @@ its end is that date plus ``months`` then ``days``, months clamped to the month'
 ``applies_when`` narrows a timer to some parcels: ``no_resettlement``, ``resettlement``, ``compulsory_inventory``
 (the parcel is flagged for compulsory inventory), ``agricultural`` / ``non_agricultural`` (by the land-type code's
 group, AGRICULTURAL_LAND_TYPES). The rows' citations are secondary sources: the board corrects them (admin page
-/admin/parcel-timers, or ``khgeo parcels timers``).
+/admin/parcel-timers).
 """
 
 from __future__ import annotations
