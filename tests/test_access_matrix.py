@@ -61,6 +61,7 @@ SAMPLES: dict[str, list[str]] = {
     "api-parcels": [f"/api/zones/{ZONE}/parcels", "/api/parcels/{parcel}"],
     "land-users": ["/api/parcels/{parcel}"],
     "parcel-timers": ["/admin/parcel-timers"],
+    "parcel-sheet": [f"/zones/{ZONE}/parcels/stages"],
 }
 # rows whose answer is always 200 and whose content says what the caller may see
 CONTENT_ROWS = {"people", "gps", "health-details", "land-users"}

@@ -17,7 +17,7 @@ from khgeo.api.views import (
 )
 from khgeo.clock import today
 from khgeo.db import get_session
-from khgeo.errors import BadRequest, KhgeoError
+from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.services import authz
 from khgeo.services.parcels import privacy, queries, stages, timers
 from khgeo.services.zones import get_zone
@@ -101,6 +101,15 @@ def _body() -> dict:
     return body
 
 
+def _parse_change(body: dict) -> stages.StageChange:
+    """The stage change of a request; a bad one is a request error (400, the batch contract), each field named."""
+    try:
+        return stages.parse_change(body, today())
+    except ValidationFailed as exc:
+        exc.status = 400
+        raise
+
+
 @bp.patch("/api/parcels/<uid>")
 def patch_parcel(uid: str):
     _login_required()
@@ -109,7 +118,7 @@ def patch_parcel(uid: str):
     row = queries.get_parcel(session, uid)
     authz.require(authz.can_update_parcel(current_user, row.zone), current_user)
     body = _body()
-    change = stages.parse_change(body, today())
+    change = _parse_change(body)
     if change.correction:
         authz.require(authz.is_admin(current_user), current_user)
     key = _idempotency_key()
@@ -148,7 +157,7 @@ def stage_batch():
     session = get_session()
     body = _body()
     items = stages.parse_items(body.get("parcels"))
-    change = stages.parse_change(body, today())
+    change = _parse_change(body)
     if change.correction:
         authz.require(authz.is_admin(current_user), current_user)
     key: uuid.UUID | None = _idempotency_key()

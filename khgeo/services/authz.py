@@ -292,6 +292,12 @@ ACCESS: tuple[Access, ...] = (
         "land users' names and households of parcels (field staff: of their area's zones; each view audited)",
         frozenset({"field", "admin"}),
     ),
+    Access(
+        "parcel-sheet",
+        "HTML",
+        "parcel stages from a spreadsheet `/zones/<code>/parcels/stages` (field staff: their area's zones)",
+        frozenset({"field", "admin"}),
+    ),
     Access("parcel-timers", "admin", "`/admin/parcel-timers` (legal timers)", frozenset({"admin"})),
     Access("audit", "audit", "`/admin/audit`, `/admin/audit.csv`", frozenset({"admin"})),
     Access("admin", "admin", "`/admin/import`", frozenset({"admin"})),
