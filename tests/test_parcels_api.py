@@ -335,3 +335,9 @@ def test_the_parcels_section_reads_a_fixed_number_of_statements(app, db):
             )
         counts.append(statements_for_page(client))
     assert counts[0] == counts[1]
+
+
+def test_anonymous_readers_see_the_pipeline_but_no_parcel(client, parcels):
+    page = client.get(f"/zones/{ZONE}").get_data(as_text=True)
+    assert 'class="pipeline-step"' in page and "theo thửa đất" in page
+    assert "parcels-overdue" not in page and "/parcels/" not in page and NAME not in page

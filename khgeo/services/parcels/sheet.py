@@ -96,6 +96,8 @@ def read_rows(path: Path, file_name: str) -> SheetResult:
         raise ValidationFailed({"file": _l("At most %(n)d parcels in one request.", n=MAX_ROWS)})
     for feature in source.features:
         values = {target: _cell(feature.attributes.get(column)) for target, column in result.columns.items()}
+        if values.get("commune", "").isdigit():  # a spreadsheet drops the code's leading zero (07456 → 7456)
+            values["commune"] = values["commune"].zfill(5)
         result.rows.append(SheetRow(feature.number, values))
     return result
 
