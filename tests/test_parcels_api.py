@@ -341,3 +341,9 @@ def test_anonymous_readers_see_the_pipeline_but_no_parcel(client, parcels):
     page = client.get(f"/zones/{ZONE}").get_data(as_text=True)
     assert 'class="pipeline-step"' in page and "theo thửa đất" in page
     assert "parcels-overdue" not in page and "/parcels/" not in page and NAME not in page
+
+
+@pytest.mark.parametrize("query", ["1/2", "1 2", "tờ 1 thửa 2", "Tờ 1, thửa 2"])
+def test_search_by_sheet_and_parcel(app, parcels, query):
+    page = client_as(app, "viewer").get("/parcels", query_string={"q": query}).get_data(as_text=True)
+    assert f"/parcels/{parcels[1]}" in page and f"/parcels/{parcels[0]}" not in page

@@ -4,6 +4,7 @@ the pipeline bar spans the section, its steps sit side by side inside it, tables
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from khgeo.services.parcels.demo import seed_demo_parcels
 from tests.conftest import FROZEN_TODAY, PageWatch
@@ -59,7 +60,15 @@ def test_the_parcels_section_fits_the_screen(demo, sized):
         "no sideways scrolling"
     )
     # the search by sheet/parcel on the phone leads to the parcel's page and its form
-    page.fill(".parcel-search input[name=q]", "1")
+    with demo.app.extensions["khgeo.db"].session() as session:
+        sheet, number = session.execute(
+            text(
+                "SELECT p.sheet, p.number FROM parcels p JOIN zones z ON z.id = p.zone_id "
+                "WHERE z.code = :code AND p.stage = 'paid' ORDER BY p.id LIMIT 1"
+            ),
+            {"code": ZONE},
+        ).one()
+    page.fill(".parcel-search input[name=q]", f"{sheet}/{number}")
     page.click(".parcel-search button")
     page.locator(".parcel-results a").first.click()
     form = box(page.locator(".parcel-form"))

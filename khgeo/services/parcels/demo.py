@@ -50,7 +50,7 @@ INSERT INTO parcels (uid, commune_code, sheet, number, land_type, legal_area_m2,
                      land_user_kind, land_user_name, households, people, zone_id, zone_overridden, geom,
                      geometry_source, illustrative, stage, stage_date, compulsory_inventory, enforcement, dispute,
                      resettlement_needed, version)
-SELECT ST_GeoHash(ST_PointOnSurface(s.geom), 12), s.commune_code, 'MH' || s.zone_id, s.n::text,
+SELECT ST_GeoHash(ST_PointOnSurface(s.geom), 12), s.commune_code, (100 + s.zone_id)::text, s.n::text,
        CASE WHEN s.draw % 5 = 0 THEN 'ONT' WHEN s.draw % 7 = 0 THEN 'CLN' ELSE 'LUC' END,
        NULL, s.area, 'Địa chỉ minh họa', 'household', 'Hộ minh họa ' || lpad(s.n::text, 3, '0'),
        1 + s.draw % 3, 2 + s.draw % 5, s.zone_id, false, s.geom, 'illustrative', true,

@@ -19,6 +19,7 @@ from khgeo.errors import BadRequest, NotFound
 from khgeo.models import PARCEL_STAGES, Parcel, ParcelEvent, ParcelStep, ParcelTimer, Photo, Zone
 from khgeo.services.parcels import timers
 from khgeo.services.parcels.privacy import mask_land_user
+from khgeo.text import fold
 
 SEARCH_LIMIT = 50
 LIST_LIMIT = 20  # rows of the zone page's overdue and stalled lists (their headings give the counts)
@@ -48,7 +49,20 @@ def get_parcel(session: Session, uid: str) -> Parcel:
     return parcel
 
 
-SEARCH_PATTERN = re.compile(r"^\D*?(\d[\w.-]*)\D+?(\d[\w.-]*)\D*$")
+SEARCH_WORDS = {
+    "to",
+    "thua",
+    "so",
+    "sheet",
+    "parcel",
+    "no",
+}  # folded: "tờ 12 thửa 345", "sheet 12 parcel 345"
+
+
+def _sheet_and_number(text: str) -> tuple[str, str] | None:
+    """("12", "345") from "12/345", "12 345", "tờ 12 thửa 345"; None when the text is not two parts."""
+    tokens = [t for t in re.split(r"[\s/,;]+", text.strip()) if t and fold(t) not in SEARCH_WORDS]
+    return (tokens[0], tokens[1]) if len(tokens) == 2 else None
 
 
 def search(session: Session, raw: str, zone: Zone | None = None) -> list[Parcel]:
@@ -66,8 +80,8 @@ def search(session: Session, raw: str, zone: Zone | None = None) -> list[Parcel]
     )
     if zone is not None:
         query = query.where(Parcel.zone_id == zone.id)
-    if match := SEARCH_PATTERN.match(text):
-        sheet, number = match.groups()
+    if pair := _sheet_and_number(text):
+        sheet, number = pair
         query = query.where(
             or_(Parcel.sheet == sheet, Parcel.old_sheet == sheet),
             or_(Parcel.number == number, Parcel.old_number == number),
