@@ -291,3 +291,51 @@ def test_a_batch_moves_the_zone_figures_in_the_same_transaction(session):
     session.expire_all()
     zone = session.get(Zone, zone_id)
     assert (zone.cleared_area_ha, zone.clearance_pct) == (Decimal("3.00"), Decimal("75.0"))
+
+
+def test_two_batches_on_one_zone_at_once_lose_no_figure(app, db):
+    """Each batch derives the zone's figures; the later one must count the earlier one's parcels."""
+    import threading
+
+    with app.app_context():
+        with db.session() as s:
+            uids = [
+                make_parcel(s, ZONE, n, stage="recovery_decided", stage_date=dt.date(2026, 9, 1), area=10000)
+                for n in range(1, 5)
+            ]
+            zone_id = s.scalars(select(Zone.id).where(Zone.code == ZONE)).one()
+            derive.refresh_zones(s, [zone_id], today=TODAY)
+            accounts.create_user(s, "lan2", "mat-khau-dai-du-10", "admin")
+        first, second = db.sessions(), db.sessions()
+        try:
+            admin = first.scalars(select(User).where(User.username == "lan2")).one()
+            stages.apply_stage(
+                first, admin, [(u, 1) for u in uids[:2]], _change("handed_over", "2026-10-01"), today=TODAY
+            )
+            done = threading.Event()
+
+            def later():
+                with app.app_context():
+                    user = second.scalars(select(User).where(User.username == "lan2")).one()
+                    stages.apply_stage(
+                        second,
+                        user,
+                        [(u, 1) for u in uids[2:]],
+                        _change("handed_over", "2026-10-02"),
+                        today=TODAY,
+                    )
+                    second.commit()
+                    done.set()
+
+            thread = threading.Thread(target=later)
+            thread.start()
+            assert not done.wait(1.0), "the second batch waits for the zone"
+            first.commit()
+            thread.join(20)
+            assert done.is_set()
+        finally:
+            first.close()
+            second.close()
+        with db.session() as s:
+            zone = s.get(Zone, zone_id)
+            assert (zone.cleared_area_ha, zone.clearance_pct) == (Decimal("4.00"), Decimal("100.0"))

@@ -92,6 +92,9 @@ RETURNING zone_id
 """)
 
 
+LOCK_ZONES = text("SELECT id FROM zones WHERE id = ANY(:zone_ids) ORDER BY id FOR UPDATE")
+
+
 def refresh_zones(
     session: Session,
     zone_ids: Iterable[int | None],
@@ -107,6 +110,11 @@ def refresh_zones(
     if not ids:
         return []
     session.flush()
+    # the zones first, in their own statement: a concurrent batch on the same zone waits here until it can see
+    # the other's committed parcels (the figures' statement then takes its snapshot), so no derived figure is lost.
+    # Today parcel writers already queue on the parcels_version row (migration 0021's statement trigger); this
+    # keeps the figures right if that token ever moves to commit time, as the zones' did (0018).
+    session.execute(LOCK_ZONES, {"zone_ids": ids})
     changed = list(
         session.execute(
             DERIVE_SQL,
