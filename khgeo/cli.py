@@ -160,11 +160,28 @@ def health_command() -> None:
 
 
 @main.command("seed")
+@click.option(
+    "--demo-parcels",
+    is_flag=True,
+    help="Also generate illustrative parcels for the seeded zones (marked illustrative; never by default).",
+)
 @with_database
-def seed_command() -> None:
+def seed_command(demo_parcels: bool) -> None:
     """Load districts, communes, agencies, zones and plan tasks from data/ (idempotent)."""
     _require_schema()
     _seed()
+    if demo_parcels:
+        _seed_demo_parcels()
+
+
+def _seed_demo_parcels() -> None:
+    from khgeo.clock import today
+    from khgeo.services.parcels.demo import seed_demo_parcels
+
+    with get_db().session() as session:
+        added = seed_demo_parcels(session, today())
+        session.commit()
+    click.echo(f"illustrative parcels: {sum(added.values())} in {len(added)} zones")
 
 
 def _seed() -> None:

@@ -256,6 +256,12 @@ SETTINGS: tuple[Setting, ...] = (
         "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP",
         "The issuing body of urging letters (cơ quan ban hành), in capitals as printed.",
     ),
+    Setting(
+        "KHGEO_PARCEL_STALLED_DAYS",
+        "60",
+        "A parcel with no change for this many days (and not handed over) is listed as stalled on its zone's page.",
+        _positive_int,
+    ),
 )
 
 

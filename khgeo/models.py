@@ -55,7 +55,26 @@ TASK_STATUSES = codes.TASK_STATUS.keys  # not_started, in_progress, done ("overd
 ROLES = codes.ROLE.keys  # viewer, field, planner, admin
 PARCEL_STAGES = codes.PARCEL_STAGE.keys  # not_notified … handed_over, in order
 LAND_USER_KINDS = codes.LAND_USER_KIND.keys  # household, individual, organisation
-UPDATE_KINDS = ("seed", "status", "geometry", "import", "info")  # info: an admin edited the zone's facts
+UPDATE_KINDS = (
+    "seed",
+    "status",
+    "geometry",
+    "import",
+    "info",
+    "parcels",
+)  # info: an admin edited the zone's facts
+# parcels: the zone's clearance figures derived from its parcels (khgeo.services.parcels.derive)
+PARCEL_TIMER_KINDS = (
+    "deadline",
+    "earliest",
+)  # deadline: overdue after it; earliest: the next step not before it
+PARCEL_TIMER_CONDITIONS = (
+    "no_resettlement",
+    "resettlement",
+    "compulsory_inventory",
+    "agricultural",
+    "non_agricultural",
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -169,6 +188,7 @@ class Zone(Base):
         ),
         CheckConstraint("stated_area_ha IS NULL OR stated_area_ha > 0", name="stated_area"),
         CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("parcel_count >= 0", name="parcel_count"),
         # the monitored zones by id: an OGC API page counts them and finds its ids in this index alone
         Index("ix_zones_monitored_id", "id", postgresql_where=text("retired_at IS NULL")),
         # `q` is a substring search (LIKE '%…%'): a trigram index answers it without reading every zone
@@ -228,6 +248,9 @@ class Zone(Base):
     occupancy_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
     as_of: Mapped[dt.date | None] = mapped_column(Date)  # the date the figures describe
+    # the clearance figures follow from the zone's parcels (khgeo.services.parcels.derive): typed ones are refused
+    clearance_from_parcels: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    parcel_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     notes: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[dict] = mapped_column(JSONB, default=dict)  # field -> [source keys]
     osm_ref: Mapped[str] = mapped_column(Text, default="")
@@ -448,9 +471,16 @@ class Photo(Base):
     database so every app instance serves it and backups include it."""
 
     __tablename__ = "photos"
+    # a zone's update or a parcel's history event (issue 14), exactly one
+    __table_args__ = (CheckConstraint("(update_id IS NULL) <> (parcel_event_id IS NULL)", name="owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    update_id: Mapped[int] = mapped_column(ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True)
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True
+    )
+    parcel_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parcel_events.id", ondelete="CASCADE"), index=True
+    )
     content: Mapped[bytes] = mapped_column(LargeBinary)
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(40))
@@ -751,6 +781,7 @@ class ParcelEvent(Base):
 
     parcel: Mapped[Parcel] = relationship()
     user: Mapped[User | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id", viewonly=True)
 
 
 class ParcelTimer(Base):
@@ -762,6 +793,10 @@ class ParcelTimer(Base):
         CheckConstraint(_in("stage", PARCEL_STAGES), name="stage"),
         CheckConstraint("days > 0 OR months > 0", name="length"),
         CheckConstraint("length(trim(citation)) > 0", name="citation"),
+        CheckConstraint(_in("kind", PARCEL_TIMER_KINDS), name="kind"),
+        CheckConstraint(
+            f"applies_when IS NULL OR {_in('applies_when', PARCEL_TIMER_CONDITIONS)}", name="applies_when"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -773,6 +808,8 @@ class ParcelTimer(Base):
     label_en: Mapped[str] = mapped_column(Text, default="")
     citation: Mapped[str] = mapped_column(Text)  # article and source it comes from
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str] = mapped_column(String(10), default="deadline", server_default=text("'deadline'"))
+    applies_when: Mapped[str | None] = mapped_column(String(30))  # a condition on the parcel; None: always
 
 
 class ParcelsVersion(Base):

@@ -160,6 +160,12 @@ def can_update_parcel(user, zone: Zone | None) -> bool:
     return zone is not None and can_update_status(user, zone)
 
 
+def may_update_parcels(user) -> bool:
+    """Whether the user updates parcels at all (the board, field staff); which ones: can_update_parcel."""
+    user = _user(user)
+    return user is not None and user.role in ("admin", "field")
+
+
 def sees_photo_gps(user) -> bool:
     """Where a photo was taken: the board and field staff (who check the sites), not other readers."""
     user = _user(user)
@@ -289,6 +295,31 @@ ACCESS: tuple[Access, ...] = (
         "another agency's report texts and attachment",
         frozenset({"viewer", "admin"}),
     ),
+    Access(
+        "parcels",
+        "HTML",
+        "parcel pages `/parcels/<uid>`, parcel search `/parcels` (land users masked unless below)",
+        _LOGGED_IN,
+    ),
+    Access(
+        "api-parcels",
+        "/api",
+        "`GET /api/zones/<code>/parcels`, `GET /api/parcels/<uid>` (land users masked unless below)",
+        _LOGGED_IN,
+    ),
+    Access(
+        "land-users",
+        "HTML, /api",
+        "land users' names and households of parcels (field staff: of their area's zones; each view audited)",
+        frozenset({"field", "admin"}),
+    ),
+    Access(
+        "parcel-sheet",
+        "HTML",
+        "parcel stages from a spreadsheet `/zones/<code>/parcels/stages` (field staff: their area's zones)",
+        frozenset({"field", "admin"}),
+    ),
+    Access("parcel-timers", "admin", "`/admin/parcel-timers` (legal timers)", frozenset({"admin"})),
     Access("audit", "audit", "`/admin/audit`, `/admin/audit.csv`", frozenset({"admin"})),
     Access(
         "notifications",

@@ -20,6 +20,7 @@ from khgeo.services.sources import describe
 from khgeo.services.zones import ZoneFilter, count_zones, get_zone, list_zones, parse_filter, zone_bounds
 from khgeo.web import bp
 from khgeo.web.maps import zone_map, zones_overview_map
+from khgeo.web.parcels import zone_section as parcels_section
 
 # Above this many matches the side list says "narrow the filter" instead of listing every zone.
 LIST_LIMIT = 300
@@ -74,6 +75,7 @@ def zone_page(code: str):
         show_gps=authz.sees_photo_gps(current_user),
         author=lambda user: authz.author_label(current_user, user),
         can_edit_info=authz.is_admin(current_user),
+        parcels=parcels_section(zone),
     )
 
 
