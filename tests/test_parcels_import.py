@@ -13,7 +13,7 @@ from shapely.geometry import Polygon
 from sqlalchemy import func, select, text
 
 from khgeo.cli import main
-from khgeo.geo.crs import from_wgs84
+from khgeo.geo.crs import from_wgs84, to_wgs84
 from khgeo.models import AuditEvent, Parcel, ParcelEvent
 from khgeo.services.import_files import read_source
 from khgeo.services.parcels import fields, importing
@@ -319,20 +319,29 @@ def test_file_without_crs_needs_one_and_errors_have_no_traceback(app, db, tmp_pa
 
 def test_file_identifier_is_checked(app, db, tmp_path):
     x, y = zone_point(db)
+    own = parcel_uid(
+        transform_to_wgs84(square(x + 5, y + 5, 2))
+    )  # a point inside the first parcel, not its centre
     path = write_gpkg(
         tmp_path / "uid.gpkg",
         [
-            office_row(12, 101, square(x, y), MaDinhDanh="w7g90ts3rrg9"),
+            office_row(12, 101, square(x, y), MaDinhDanh=own.upper()),
             office_row(12, 102, square(x + 20, y), MaDinhDanh="not-a-geohash"),
+            office_row(12, 103, square(x + 40, y), MaDinhDanh=own),  # a point of another parcel
         ],
     )
     with db.session() as session:
         source = read_source(path)
         plan = importing.plan_parcel_import(session, source)
         session.rollback()
-    first, second = plan.rows
-    assert first.action == "create" and first.uid == "w7g90ts3rrg9"
+    first, second, third = plan.rows
+    assert first.action == "create" and first.uid == own
     assert second.action == "rejected" and "geohash" in str(second.reasons[0])
+    assert third.action == "rejected" and "not a point of this parcel" in str(third.reasons[0])
+
+
+def transform_to_wgs84(polygon: Polygon) -> Polygon:
+    return shapely.transform(polygon, to_wgs84(9214).transform, interleaved=False)
 
 
 def test_admin_import_page_preview_then_apply(app, db, tmp_path):

@@ -8,18 +8,17 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from khgeo.db import get_session
 from khgeo.errors import KhgeoError
-from khgeo.models import Zone
 from khgeo.services import authz
 from khgeo.services.geometry import VertexLimits
 from khgeo.services.import_files import ImportFileError, LayerChoiceNeeded
 from khgeo.services.importer import crs_options
 from khgeo.services.parcels import exporting
 from khgeo.services.parcels.importing import ParcelPlanChanged, apply_parcel_import, plan_parcel_import
+from khgeo.services.zones import get_zone, list_zones
 from khgeo.web import transfer
 from khgeo.web.download import attachment
 
@@ -56,12 +55,7 @@ def _options() -> dict:
 
 
 def _zones() -> list[tuple[str, str]]:
-    rows = get_session().execute(
-        select(Zone.code, Zone.kind, Zone.name)
-        .where(Zone.retired_at.is_(None))
-        .order_by(Zone.kind, Zone.name)
-    )
-    return [(code, f"{kind} {name}") for code, kind, name in rows]
+    return [(zone.code, f"{zone.kind} {zone.name}") for zone in list_zones(get_session())]
 
 
 def _form_page(*, error=None, status: int = 200, token: str | None = None, file_name: str = "", layers=()):
@@ -177,9 +171,7 @@ def export_download(code: str, fmt: str):
         raise HTTPNotFound()
     authz.require(authz.can_export_parcels(current_user), current_user)
     session = get_session()
-    zone = session.scalars(select(Zone).where(Zone.code == code)).first()
-    if zone is None:
-        raise HTTPNotFound()
+    zone = get_zone(session, code, with_tasks=False)
     export = exporting.export_parcels(
         session,
         zone,

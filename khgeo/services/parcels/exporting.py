@@ -25,18 +25,17 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from khgeo import clock, codes
-from khgeo.errors import NotFound
 from khgeo.models import Parcel, User, Zone
 from khgeo.services.audit import record
 from khgeo.services.exporter import write_layer
 from khgeo.services.parcels.fields import commune_name
 from khgeo.services.parcels.privacy import mask_land_user
 from khgeo.services.spreadsheet import DATE, DATETIME, DECIMAL, INTEGER, TableColumn, table_workbook
+from khgeo.services.zones import get_zone
 from khgeo.text import file_name
 
 GEOJSON_DECIMALS = 7
@@ -121,9 +120,7 @@ def export_zone_parcels(
     session: Session, zone_code: str, fmt: str, *, user: User | None, personal: bool, channel: str
 ) -> ParcelExport:
     """The parcels of zone ``zone_code`` in format ``fmt``; with land users only when ``personal`` (audited)."""
-    zone = session.scalars(select(Zone).where(Zone.code == zone_code)).first()
-    if zone is None:
-        raise NotFound(_l("No zone has the code %(code)s.", code=zone_code[:100]), field="zone")
+    zone = get_zone(session, zone_code, with_tasks=False)
     return export_parcels(session, zone, fmt, user=user, personal=personal, channel=channel)
 
 

@@ -80,6 +80,24 @@ TARGETS = tuple(PARCEL_COLUMNS)
 TEXT_LIMITS = {"sheet": 20, "number": 20, "old_sheet": 20, "old_number": 20, "land_type": 20}
 PERSONAL_TARGETS = ("land_user_name", "households", "people")
 UID_PATTERN = re.compile(r"^[0-9b-hjkmnp-z]{12}$")
+GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
+
+
+def geohash_centre(code: str) -> tuple[float, float]:
+    """The WGS 84 longitude/latitude of the centre of a geohash cell (the inverse of identity.geohash)."""
+    lon_range, lat_range = [-180.0, 180.0], [-90.0, 90.0]
+    even = True
+    for char in code:
+        value = GEOHASH_ALPHABET.index(char)
+        for bit in range(4, -1, -1):
+            span = lon_range if even else lat_range
+            middle = (span[0] + span[1]) / 2
+            if value >> bit & 1:
+                span[0] = middle
+            else:
+                span[1] = middle
+            even = not even
+    return (lon_range[0] + lon_range[1]) / 2, (lat_range[0] + lat_range[1]) / 2
 
 
 def column_key(name: str) -> str:

@@ -55,6 +55,7 @@ from khgeo.services.parcels.identity import parcel_uid
 
 METRIC_SRID = 32648  # WGS 84 / UTM 48N: the CRS zones' areas are measured in (Zone.computed_area_ha)
 DB_BATCH = 500
+UID_TOLERANCE_DEG = 1e-5  # ~1 m: a file's identifier point may sit on the parcel's edge
 MIN_AREA_M2 = 1.0  # an outline smaller than this is a drawing error, not a parcel
 ACTIONS = ("create", "update", "unchanged", "rejected")
 # what an import may set on a stored parcel (never its stage, dates, amounts or flags)
@@ -491,12 +492,27 @@ def _identify(rows: list[ParcelRow], srid: int) -> None:
         outline = shapely.from_wkb(row.outline_wkb)
         if row.uid is None:
             row.uid = parcel_uid(outline, srid)
+        elif not _uid_in_outline(row.uid, outline):
+            row.reject(
+                _l(
+                    "The parcel identifier %(uid)s is not a point of this parcel: correct it, or leave the column "
+                    "empty and khgeo computes it.",
+                    uid=row.uid,
+                )
+            )
+            continue
         if row.uid in seen:
             row.reject(
                 _l("The parcel identifier %(uid)s is also feature %(n)d's.", uid=row.uid, n=seen[row.uid])
             )
             continue
         seen[row.uid] = row.number
+
+
+def _uid_in_outline(uid: str, outline: Any) -> bool:
+    """Whether a file's identifier lies in its parcel, within UID_TOLERANCE_DEG (the point may sit on the edge)."""
+    point = shapely.Point(*fields.geohash_centre(uid))
+    return bool(outline.dwithin(point, UID_TOLERANCE_DEG))
 
 
 def _match_and_diff(session: Session, rows: list[ParcelRow], override: Zone | None) -> None:
