@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from geoalchemy2 import WKBElement
 from pyproj import CRS
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo.errors import KhgeoError
@@ -385,7 +385,9 @@ def _refuse_duplicates(rows: list[ParcelRow]) -> None:
 
 _CHECK_OUTLINES = text(
     """
-    WITH input AS (
+    WITH province AS (
+        SELECT ST_GeomFromWKB(CAST(:province AS bytea), 4326) AS p
+    ), input AS (
         SELECT t.n, ST_GeomFromWKB(t.w, 4326) AS g
         FROM unnest(CAST(:ns AS int[]), CAST(:ws AS bytea[])) AS t(n, w)
     ), checked AS (
@@ -395,9 +397,9 @@ _CHECK_OUTLINES = text(
         FROM input
     )
     SELECT c.n, c.valid, CASE WHEN c.valid THEN NULL ELSE ST_IsValidReason(c.g) END,
-           ST_AsBinary(c.r), ST_IsEmpty(c.r), ST_CoveredBy(c.r, ST_GeomFromWKB(:province, 4326)),
+           ST_AsBinary(c.r), ST_IsEmpty(c.r), province.p IS NULL OR ST_CoveredBy(c.r, province.p),
            ST_Area(ST_Transform(c.r, :metric)), best.id, best.code, best.overlap
-    FROM checked c
+    FROM checked c CROSS JOIN province
     LEFT JOIN LATERAL (
         SELECT z.id, z.code, ST_Area(ST_Intersection(z.geom, c.r)) AS overlap
         FROM zones z
@@ -437,7 +439,7 @@ def _check_outlines(session: Session, rows: list[ParcelRow], override: Zone | No
                     _l("Nothing polygonal is left after repairing the outline (%(reason)s).", reason=reason)
                 )
                 continue
-            if province is not None and not inside:
+            if not inside:
                 row.reject(
                     _l(
                         "The %(what)s lies outside the province: check the coordinate reference system.",
@@ -550,7 +552,12 @@ def _stored(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[st
             ),
             {"c": [k[0] for k in batch], "s": [k[1] for k in batch], "n": [k[2] for k in batch]},
         ).scalars()
-        for parcel in session.scalars(select(Parcel).where(Parcel.id.in_(list(ids)))):
+        query = (
+            select(Parcel)
+            .where(Parcel.id.in_(list(ids)))
+            .options(defer(Parcel.geom), selectinload(Parcel.zone).load_only(Zone.id, Zone.code))
+        )
+        for parcel in session.scalars(query):
             found[(parcel.commune_code, parcel.sheet, parcel.number)] = parcel
     return found
 
