@@ -376,3 +376,28 @@ def test_admin_import_page_preview_then_apply(app, db, tmp_path):
     assert len(stored(db)) == 3
     viewer = helpers.client_as(app, "viewer")
     assert viewer.get("/admin/parcels/import").status_code == 403
+
+
+def test_admin_apply_refuses_a_plan_that_changed_since_the_preview(app, db, tmp_path):
+    path = three_parcels(db, tmp_path)
+    admin = helpers.client_as(app, "admin")
+    csrf = helpers.csrf_of(admin.get("/admin/parcels/import").get_data(as_text=True))
+    with open(path, "rb") as handle:
+        preview = admin.post(
+            "/admin/parcels/import",
+            data={"csrf_token": csrf, "upload": (handle, "thua.gpkg")},
+            content_type="multipart/form-data",
+        )
+    html = preview.get_data(as_text=True)
+    assert invoke(app, str(path), "--yes").exit_code == 0  # someone imports the same file meanwhile
+    before = table_state(db)
+    form = {
+        "csrf_token": helpers.csrf_of(html),
+        "token": helpers.hidden(html, "token"),
+        "fingerprint": helpers.hidden(html, "fingerprint"),
+    }
+    refused = admin.post("/admin/parcels/import/apply", data=form)
+    assert refused.status_code == 409
+    assert table_state(db) == before
+    without_csrf = admin.post("/admin/parcels/import/apply", data={**form, "csrf_token": ""})
+    assert without_csrf.status_code == 400 and table_state(db) == before

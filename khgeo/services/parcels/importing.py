@@ -35,6 +35,7 @@ from flask_babel import lazy_gettext as _l
 from geoalchemy2 import WKBElement
 from pyproj import CRS
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -89,13 +90,17 @@ class ParcelPlanChanged(KhgeoError):
 class ParcelImportConflict(KhgeoError):
     status = 409
 
-    def __init__(self, label: str):
-        super().__init__(
-            _l(
+    def __init__(self, label: str | None = None):
+        if label is None:
+            message = _l(
+                "Parcels of this file were changed by someone else during the import: nothing was imported."
+            )
+        else:
+            message = _l(
                 "Parcel %(parcel)s was changed by someone else during the import: nothing was imported.",
                 parcel=label,
             )
-        )
+        super().__init__(message)
 
 
 @dataclass
@@ -691,8 +696,9 @@ def apply_parcel_import(
         written.append((row, parcel))
     try:
         session.flush()
-    except StaleDataError:
-        raise ParcelImportConflict(plan.file_name) from None
+    except (StaleDataError, IntegrityError):
+        # IntegrityError: another import stored one of these parcels (or identifiers) since the plan was made
+        raise ParcelImportConflict() from None
     for row, parcel in written:
         session.add(
             ParcelEvent(
