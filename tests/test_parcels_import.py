@@ -84,7 +84,7 @@ def three_parcels(db, tmp_path: Path) -> Path:
         tmp_path / "thua.gpkg",
         [
             office_row(12, 101, square(x, y)),
-            office_row("12", "102", square(x + 20, y), commune=QUANG_CHAU_OLD, area=405.5),
+            office_row("012", "102", square(x + 20, y), commune=QUANG_CHAU_OLD, area=405.5),
             office_row(40, 7, square(ox, oy, 30), owner="Trần Thị Bình", area=900),
         ],
     )

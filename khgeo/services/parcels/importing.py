@@ -70,6 +70,7 @@ CADASTRAL_FIELDS = (
     "households",
     "people",
 )
+KEY_TEXT = ("sheet", "number", "old_sheet", "old_number")
 TEXT_MAX = {"address": 1000, "land_user_name": 500}
 MAX_LEGAL_AREA_M2 = Decimal("99999999999")  # Numeric(12, 1)
 MAX_COUNT = 100_000
@@ -313,6 +314,8 @@ def _read_values(row: ParcelRow, cells: dict[str, Any]) -> None:
         row.notes.append(commune.note)
     for target in ("sheet", "number", "old_sheet", "old_number", "land_type", "address", "land_user_name"):
         value = fields.plain_text(cells.get(target))
+        if target in KEY_TEXT and value is not None and value.isdigit():
+            value = value.lstrip("0") or "0"  # sheet "012" is sheet 12, however the file typed it
         limit = fields.TEXT_LIMITS.get(target) or TEXT_MAX.get(target)
         if value is not None and limit and len(value) > limit:
             row.reject(_l("%(field)s is longer than %(n)d characters.", field=target, n=limit))
@@ -334,9 +337,9 @@ def _read_values(row: ParcelRow, cells: dict[str, Any]) -> None:
             _l("The legal area %(value)s is not a number.", value=str(cells.get("legal_area_m2"))[:40])
         )
     else:
-        if area is not None and area < 0 or area is not None and area > MAX_LEGAL_AREA_M2:
+        if area is not None and not (0 <= area <= MAX_LEGAL_AREA_M2):
             row.reject(_l("The legal area %(value)s m² is not possible.", value=area))
-        elif area == 0:
+        elif area is not None and area.quantize(Decimal("0.1")) == 0:
             row.warnings.append(_l("The legal area is 0: left empty."))
         elif area is not None:
             row.given["legal_area_m2"] = area.quantize(Decimal("0.1"))
