@@ -401,3 +401,16 @@ def test_admin_apply_refuses_a_plan_that_changed_since_the_preview(app, db, tmp_
     assert table_state(db) == before
     without_csrf = admin.post("/admin/parcels/import/apply", data={**form, "csrf_token": ""})
     assert without_csrf.status_code == 400 and table_state(db) == before
+
+
+def test_the_zone_import_limits_bound_a_parcels_file(app, db, tmp_path):
+    path = three_parcels(db, tmp_path)  # 3 squares of 5 vertices
+    app.config["KHGEO_MAX_VERTICES_PER_FILE"] = 14
+    before = table_state(db)
+    refused = invoke(app, str(path), "--yes")
+    assert refused.exit_code != 0 and "15 vertices" in refused.output and "Traceback" not in refused.output
+    app.config["KHGEO_MAX_VERTICES_PER_FILE"] = 1000
+    app.config["KHGEO_MAX_VERTICES_PER_OUTLINE"] = 4
+    one_by_one = invoke(app, str(path), "--dry-run")
+    assert "3 rejected" in one_by_one.output and "more than the 4 allowed" in one_by_one.output
+    assert table_state(db) == before
