@@ -83,9 +83,13 @@ def three_parcels(db, tmp_path: Path) -> Path:
     return write_gpkg(
         tmp_path / "thua.gpkg",
         [
-            office_row(12, 101, square(x, y)),
-            office_row("012", "102", square(x + 20, y), commune=QUANG_CHAU_OLD, area=405.5),
-            office_row(40, 7, square(ox, oy, 30), owner="Trần Thị Bình", area=900),
+            office_row(12, 101, square(x, y), DoiTuongSuDung="GDC"),
+            office_row(
+                "012", "102", square(x + 20, y), commune=QUANG_CHAU_OLD, area=405.5, DoiTuongSuDung="TKT"
+            ),
+            office_row(
+                40, 7, square(ox, oy, 30), owner="Trần Thị Bình", area=900, DoiTuongSuDung="Hộ gia đình"
+            ),
         ],
     )
 
@@ -191,6 +195,8 @@ def test_apply_creates_parcels_in_their_zones_with_areas_and_uids(app, db, tmp_p
         and first.land_user_name == "Nguyễn Văn An"
         and first.address == "Thôn Nội Ninh"
     )
+    kinds = (first.land_user_kind, second.land_user_kind, outside.land_user_kind)
+    assert kinds == ("household", "organisation", "household")  # office codes GDC, TKT and a label
     assert first.stage == "not_notified" and first.version == 1 and first.geometry_source == "imported"
     assert first.uid == parcel_uid(first.outline) and len({p.uid for p in parcels.values()}) == 3
     with db.session() as session:

@@ -35,6 +35,7 @@ FIELD_TITLES = {
     "area_m2": _l("Area of the outline (m²)"),
     "commune_code": _l("Commune code (2025)"),
     "land_type": _l("Land type"),
+    "land_user_kind": _l("Land user kind"),
     "land_user_name": _l("Land user"),
     "address": _l("Address"),
     "households": _l("Households affected"),

@@ -70,6 +70,7 @@ PARCEL_COLUMNS: dict[str, tuple[str, ...]] = {
         "Loại đất",
         "land_type",
     ),
+    "land_user_kind": ("DoiTuongSuDung", "MaDoiTuong", "DoiTuong", "LoaiChu", "land_user_kind"),
     "land_user_name": ("TenChu", "TenChuSuDung", "ChuSuDung", "Tên chủ", "land_user_name"),
     "address": ("DiaChi", "DiaChiThua", "Địa chỉ", "address"),
     "households": ("SoHo", "SoHoBiAnhHuong", "Số hộ", "households"),
@@ -222,3 +223,23 @@ def resolve_commune(value: Any) -> CommuneAnswer:
 def commune_name(code: str) -> str:
     unit = commune_codes().current.get(code)
     return unit.full_name if unit else ""
+
+
+# the land user codes of the cadastral database (đối tượng sử dụng đất): GDC households and individuals,
+# T… organisations (economic, state, public service, religious, foreign…); other codes are left to the reader
+OFFICE_USER_KINDS = {"GDC": "household"} | {
+    code: "organisation" for code in ("TKT", "TCC", "TSN", "TTG", "TLD", "TNG", "TVN", "TKQ", "TPQ")
+}
+
+
+def land_user_kind(value: Any) -> tuple[bool, str | None]:
+    """(understood, key of codes.LAND_USER_KIND) for a cell: an office code (GDC, TKT…), a key or a label."""
+    from khgeo.codes import LAND_USER_KIND
+
+    text = plain_text(value)
+    if text is None:
+        return True, None
+    if text.upper() in OFFICE_USER_KINDS:
+        return True, OFFICE_USER_KINDS[text.upper()]
+    understood, key = LAND_USER_KIND.lookup(text)
+    return (understood and key is not None), key

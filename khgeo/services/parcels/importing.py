@@ -61,6 +61,7 @@ MIN_AREA_M2 = 1.0  # an outline smaller than this is a drawing error, not a parc
 ACTIONS = ("create", "update", "unchanged", "rejected")
 # what an import may set on a stored parcel (never its stage, dates, amounts or flags)
 CADASTRAL_FIELDS = (
+    "land_user_kind",
     "old_sheet",
     "old_number",
     "land_type",
@@ -359,6 +360,13 @@ def _read_values(row: ParcelRow, cells: dict[str, Any]) -> None:
                 )
             else:
                 row.given[target] = int(count)
+    understood, kind = fields.land_user_kind(cells.get("land_user_kind"))
+    if not understood:
+        row.warnings.append(
+            _l("Unknown land user kind %(value)s: left empty.", value=str(cells.get("land_user_kind"))[:40])
+        )
+    elif kind is not None:
+        row.given["land_user_kind"] = kind
     uid = fields.plain_text(cells.get("uid"))
     if uid is not None:
         if not fields.UID_PATTERN.match(uid.lower()):
