@@ -620,6 +620,8 @@ def _plan_update(row: ParcelRow, parcel: Parcel, override: Zone | None) -> None:
         )
     row.uid = parcel.uid
     for name, new in row.given.items():
+        if name not in CADASTRAL_FIELDS:  # what a file may change on a stored parcel: never its clearance
+            continue
         old = getattr(parcel, name)
         if old != new:
             row.values[name] = new
