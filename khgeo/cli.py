@@ -411,6 +411,43 @@ def export_command(fmt: str, output: Path, **filters: str | None) -> None:
     run_export(fmt, output, filters)
 
 
+@main.group()
+def parcels() -> None:
+    """Land parcels of site clearance: import from cadastral files, export per zone."""
+
+
+@parcels.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--zone", help="Put every parcel in this zone (its code) instead of the zone its outline overlaps."
+)
+@click.option("--crs", help="CRS of a file that names none, e.g. EPSG:9214 (VN-2000 TM-3, Bắc Giang).")
+@click.option("--layer", help="Layer (GeoPackage) or Shapefile in a zip to import.")
+@click.option("--encoding", help="Text encoding of a Shapefile without .cpg, e.g. cp1258.")
+@click.option("--dry-run", is_flag=True, help="Show exactly what would change; write nothing.")
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+@with_database
+def parcels_import(
+    path: Path, zone: str, crs: str, layer: str, encoding: str, dry_run: bool, yes: bool
+) -> None:
+    """Import parcels from a cadastral Shapefile (zip), GeoPackage or GeoJSON (office field names)."""
+    from khgeo.cli_parcels import run_parcels_import
+
+    run_parcels_import(path, zone=zone, crs=crs, layer=layer, encoding=encoding, dry_run=dry_run, yes=yes)
+
+
+@parcels.command("export")
+@click.option("--zone", required=True, help="The zone's code.")
+@click.option("--format", "fmt", type=click.Choice(["gpkg", "xlsx", "geojson"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+@with_database
+def parcels_export(zone: str, fmt: str, output: Path) -> None:
+    """Export a zone's parcels (with the land users: written to the audit log) as GeoPackage, XLSX or GeoJSON."""
+    from khgeo.cli_parcels import run_parcels_export
+
+    run_parcels_export(zone, fmt, output)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -78,16 +78,20 @@ def run_export(fmt: str, output: Path, filters: dict[str, str | None]) -> None:
     with get_db().session() as session:
         zone_filter = parse_filter(session, {name: value for name, value in filters.items() if value})
         export = export_zones(session, zone_filter, fmt)
-    # write next to the target and rename, so a failed export never leaves half a file behind
+    write_atomically(output, export.body)
+    click.echo(f"{output}: {export.count} zones ({export.format.label})")
+
+
+def write_atomically(output: Path, body: bytes) -> None:
+    """Write next to the target and rename, so a failed export never leaves half a file behind."""
     try:
         handle, temporary = tempfile.mkstemp(prefix=".khgeo-export-", dir=output.resolve().parent)
     except OSError as exc:  # name the file the user asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(output)) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(export.body)
+            stream.write(body)
         os.replace(temporary, output)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    click.echo(f"{output}: {export.count} zones ({export.format.label})")

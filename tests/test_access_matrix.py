@@ -54,6 +54,12 @@ SAMPLES: dict[str, list[str]] = {
     "other-report": [f"/reports/{YEAR}/CA", f"/reports/{YEAR}/CA/attachment"],
     "audit": ["/admin/audit", "/admin/audit.csv"],
     "admin": ["/admin/import"],
+    "parcel-import": ["/admin/parcels/import"],
+    "parcel-exports": [
+        f"/zones/{ZONE}/parcels.gpkg",
+        f"/zones/{ZONE}/parcels.xlsx",
+        f"/zones/{ZONE}/parcels.geojson",
+    ],
     "health": ["/healthz"],
     "people": [f"/zones/{ZONE}"],
     "gps": [f"/zones/{ZONE}"],

@@ -286,6 +286,7 @@ NEW_PAGES = [
     ("/account", None),
     ("/zones/new", None),
     (f"/zones/{LONG_POPUP_ZONE}/edit", None),
+    ("/admin/parcels/import", "Nhập thửa đất"),
 ]
 
 

@@ -129,11 +129,15 @@ def vn2000_crs(srid: int) -> CRS:
     )
 
 
+# Building a Transformer costs ~2 ms (PROJ resolves the pipeline); using one costs microseconds. Both are kept:
+# pyproj's Transformer is thread-safe since 3.1. (The parcels import asks for them once per parcel.)
+@functools.cache
 def to_wgs84(srid: int) -> Transformer:
     """VN-2000 (``srid``) → WGS 84, x/y = easting/northing (or lon/lat) in, lon/lat out, through EPSG:6960."""
     return Transformer.from_crs(vn2000_crs(srid), CRS.from_epsg(STORAGE_SRID), always_xy=True)
 
 
+@functools.cache
 def from_wgs84(srid: int) -> Transformer:
     """WGS 84 lon/lat → VN-2000 (``srid``), through EPSG:6960."""
     return Transformer.from_crs(CRS.from_epsg(STORAGE_SRID), vn2000_crs(srid), always_xy=True)

@@ -150,6 +150,12 @@ def sees_land_users(user, zone: Zone | None) -> bool:
     return zone is not None and can_update_status(user, zone)
 
 
+def can_export_parcels(user) -> bool:
+    """A zone's parcels as files: any logged-in user (parcels are not public data, whatever KHGEO_PUBLIC_READ says);
+    the land users in them only for those ``sees_land_users`` allows."""
+    return _user(user) is not None
+
+
 def can_update_parcel(user, zone: Zone | None) -> bool:
     """A parcel's clearance: the board, and field staff of the area of the parcel's zone (as for the zone itself)."""
     user = _user(user)
@@ -336,6 +342,15 @@ ACCESS: tuple[Access, ...] = (
         _EVERYONE | {"anonymous"},
     ),
     Access("admin", "admin", "`/admin/import`", frozenset({"admin"})),
+    Access(
+        "parcel-import", "admin", "cadastral parcels import `/admin/parcels/import`", frozenset({"admin"})
+    ),
+    Access(
+        "parcel-exports",
+        "exports",
+        "a zone's parcels `/zones/<code>/parcels.<fmt>` (gpkg, xlsx, geojson; land users masked unless `sees_land_users`)",
+        _LOGGED_IN,
+    ),
     Access(
         "health", "health", '`/healthz` status (`{"status": "ok"}`, 200 or 503)', _EVERYONE | {"anonymous"}
     ),

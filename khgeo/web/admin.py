@@ -19,10 +19,13 @@ from khgeo.web import bp
 from khgeo.web.download import attachment
 
 ENTITY_LABELS = {"zone": _l("Zone"), "task": _l("Task"), "report": _l("Report"), "user": _l("Account")}
+ENTITY_LABELS["parcels"] = _l("Parcels")  # a cadastral import (its file name)
 ACTION_LABELS = {
     "zone.update": _l("Site status updated"),
     "zone.geometry": _l("Outline changed"),
     "zone.import": _l("Imported from a file"),
+    "parcels.import": _l("Parcels imported from a cadastral file"),
+    "parcels.export": _l("Parcels exported with their land users"),
     "task.progress": _l("Task progress recorded"),
     "report.submit": _l("Agency report submitted"),
     "report.resubmit": _l("Agency report submitted again"),

@@ -255,3 +255,7 @@ def _upload_too_large(_exc: RequestEntityTooLarge):
         limit=limit,
     )
     return render_template("error.html", status=413, message=message), 413
+
+
+# the upload steps, shared with the parcels import (khgeo/web/parcels_transfer.py)
+stage_file, staged_file, read_staged, discard_staged = _stage, _staged, _read_staged, _discard

@@ -378,3 +378,7 @@ def _xlsx(rows: list[_Row]) -> bytes:
         title="Khu, cụm công nghiệp tỉnh Bắc Giang",
         freeze="C2",
     )
+
+
+# typed GeoPackage layers, shared with the parcels export (khgeo/services/parcels/exporting.py)
+write_layer = _write_layer

@@ -31,6 +31,7 @@ file almost always has the wrong CRS, and importing it would hide zones off the 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import shapely
@@ -306,3 +307,29 @@ def _check_in_database(session: Session, features: list[FeaturePlan], progress: 
             progress(len(batch))
     if progress:
         progress(len(features) - len(pending))
+
+
+# -- public doors for other importers (the parcels import, khgeo/services/parcels/importing.py) -------------------
+def choose_reprojection(source: SourceData, given: str | None, plan: Any) -> Reprojection | None:
+    """How ``source``'s coordinates become WGS 84 (``given`` overrides the file's CRS); sets ``plan.crs``,
+    ``plan.transformation`` and adds to ``plan.warnings``; CrsNeeded when no CRS is known."""
+    return _choose_reprojection(source, given, plan)
+
+
+def prepare_outline(
+    geometry: BaseGeometry, projection: Reprojection | None
+) -> tuple[BaseGeometry | None, list]:
+    """A file's polygon in WGS 84, as zones get it (2D, polygonal parts, reprojected), or None and the reasons."""
+    feature = FeaturePlan(number=0, label="")
+    _prepare_geometry(feature, geometry, projection)
+    if feature.is_point:
+        return None, [
+            _l("An outline must be a polygon; this feature is a %(kind)s.", kind=geometry.geom_type)
+        ]
+    return feature.geometry, feature.reasons
+
+
+def refuse_file_problems(source: SourceData, text_columns: list[str], limits: VertexLimits) -> None:
+    """Refuse a file whose text columns are in a legacy font encoding, or whose outlines hold too many vertices."""
+    _refuse_legacy_text(source, {column: "name" for column in text_columns})
+    _refuse_too_many_vertices(source, limits)

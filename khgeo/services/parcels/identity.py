@@ -8,8 +8,9 @@ unrelated features for it.
 
 from __future__ import annotations
 
+import shapely
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import polylabel, transform
+from shapely.ops import polylabel
 
 from khgeo.geo.crs import BAC_GIANG_VN2000_EPSG, from_wgs84, to_wgs84
 
@@ -45,10 +46,13 @@ def geohash(lon: float, lat: float, length: int = UID_LENGTH) -> str:
 
 def representative_point(outline: BaseGeometry, srid: int = BAC_GIANG_VN2000_EPSG) -> tuple[float, float]:
     """A point inside ``outline`` (WGS 84 lon/lat in and out): polylabel of its largest part, computed in VN-2000."""
-    parts = getattr(outline, "geoms", [outline])
-    largest = max(parts, key=lambda part: transform(from_wgs84(srid).transform, part).area)
-    projected = transform(from_wgs84(srid).transform, largest)
-    point = polylabel(projected, tolerance=POLYLABEL_TOLERANCE_M)
+    to_vn2000 = from_wgs84(srid)
+    parts = [
+        shapely.transform(part, to_vn2000.transform, interleaved=False)
+        for part in getattr(outline, "geoms", [outline])
+    ]
+    largest = max(parts, key=lambda part: part.area)
+    point = polylabel(largest, tolerance=POLYLABEL_TOLERANCE_M)
     lon, lat = to_wgs84(srid).transform(point.x, point.y)
     return lon, lat
 

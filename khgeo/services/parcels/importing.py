@@ -1,0 +1,762 @@
+"""Importing parcels from cadastral files: a plan of what would change, then applying it in one transaction.
+
+The file is read by khgeo/services/interop/files.py (zip safety, GeoPackage, encodings, size limits) and its
+coordinates go through the zones' importer (khgeo/services/interop/import_plan.py: CRS detection, VN-2000 → WGS 84 by
+EPSG:6960 whatever the file says, polygons only), so a cadastral GPKG in VN-2000 / TM-3 lands exactly where the
+zones do. Outlines are repaired in PostGIS as zones are (ST_MakeValid, polygonal parts kept, each repair
+reported); one that nothing polygonal is left of, or that lies outside the province (a wrong CRS), is rejected
+with its row named.
+
+- Columns are recognised by the names offices use (khgeo/services/parcels/fields.py); commune codes from before
+  1 July 2025 become the 2025 unit's code, said in the preview.
+- A parcel's zone is the zone outline it overlaps most (retired zones aside); ``zone_code`` puts every parcel of
+  the file in that zone instead (``zone_overridden``). A parcel outside every zone is accepted and flagged.
+- Its area (``area_m2``) is measured in WGS 84 / UTM 48N (EPSG:32648), as zones' areas are.
+- Its identifier is the file's (MaDinhDanh/PARCELID, checked) or identity.parcel_uid of its outline.
+- Parcels already stored are matched by (commune, sheet, number): their cadastral fields and outline are updated,
+  never their stage; an empty cell leaves a field as it is. Each change is a new version of the parcel with a
+  ParcelEvent of kind "import"; the import as a whole is one audit event ("parcels.import").
+- The same (commune, sheet, number) twice in a file refuses the whole file, naming the rows.
+
+``apply_parcel_import`` plans again inside the caller's transaction and refuses when the plan differs from the
+one the user saw (its fingerprint); the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import shapely
+from flask_babel import lazy_gettext as _l
+from geoalchemy2 import WKBElement
+from pyproj import CRS
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from khgeo import clock
+from khgeo.errors import KhgeoError
+from khgeo.geo import crs as geo_crs
+from khgeo.geo.reprojection import parse_crs
+from khgeo.models import Parcel, ParcelEvent, User, Zone
+from khgeo.services.audit import record
+from khgeo.services.geometry import (
+    DEFAULT_VERTEX_LIMITS,
+    PROVINCE_TOLERANCE_DEG,
+    VertexLimits,
+    too_many_vertices,
+)
+from khgeo.services.interop import import_plan as importer
+from khgeo.services.interop.files import ImportFileError, SourceData
+from khgeo.services.interop.import_types import SAME_OUTLINE_M
+from khgeo.services.parcels import fields
+from khgeo.services.parcels.derive import refresh_zones
+from khgeo.services.parcels.identity import parcel_uid
+
+METRIC_SRID = 32648  # WGS 84 / UTM 48N: the CRS zones' areas are measured in (Zone.computed_area_ha)
+DB_BATCH = 500
+UID_TOLERANCE_DEG = 1e-5  # ~1 m: a file's identifier point may sit on the parcel's edge
+MIN_AREA_M2 = 1.0  # an outline smaller than this is a drawing error, not a parcel
+ACTIONS = ("create", "update", "unchanged", "rejected")
+# what an import may set on a stored parcel (never its stage, dates, amounts or flags)
+CADASTRAL_FIELDS = (
+    "land_user_kind",
+    "old_sheet",
+    "old_number",
+    "land_type",
+    "legal_area_m2",
+    "address",
+    "land_user_name",
+    "households",
+    "people",
+)
+KEY_TEXT = ("sheet", "number", "old_sheet", "old_number")
+TEXT_MAX = {"address": 1000, "land_user_name": 500}
+MAX_LEGAL_AREA_M2 = Decimal("99999999999")  # Numeric(12, 1)
+MAX_COUNT = 100_000
+IMPORT_NOTE = "Import of {file}, feature {number}"
+
+
+class ParcelPlanChanged(KhgeoError):
+    status = 409
+
+    def __init__(self):
+        super().__init__(
+            _l(
+                "The parcels changed since the preview was made: nothing was imported. Review the new preview."
+            )
+        )
+
+
+class ParcelImportConflict(KhgeoError):
+    status = 409
+
+    def __init__(self, label: str | None = None):
+        if label is None:
+            message = _l(
+                "Parcels of this file were changed by someone else during the import: nothing was imported."
+            )
+        else:
+            message = _l(
+                "Parcel %(parcel)s was changed by someone else during the import: nothing was imported.",
+                parcel=label,
+            )
+        super().__init__(message)
+
+
+@dataclass
+class ParcelRow:
+    number: int  # the feature's position in the file, from 1
+    label: str = ""
+    action: str = ""
+    commune_code: str | None = None
+    sheet: str | None = None
+    parcel_number: str | None = None
+    given: dict[str, Any] = field(default_factory=dict)  # cadastral field → value from the file
+    uid: str | None = None
+    uid_given: bool = False
+    geometry: Any = field(default=None, repr=False)  # WGS 84, before repair
+    outline_wkb: bytes | None = None  # repaired; None on an update that keeps the stored outline
+    area_m2: float | None = None
+    zone_id: int | None = None
+    zone_code: str | None = None
+    outside: bool = False  # in no zone
+    parcel_id: int | None = None
+    parcel_version: int | None = None
+    changes: dict[str, list] = field(default_factory=dict)  # field → [old, new], JSON-ready
+    values: dict[str, Any] = field(default_factory=dict)  # parcel attribute → value, as written
+    reasons: list[Any] = field(default_factory=list)
+    warnings: list[Any] = field(default_factory=list)
+    repairs: list[Any] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str] | None:
+        if self.commune_code and self.sheet and self.parcel_number:
+            return (self.commune_code, self.sheet, self.parcel_number)
+        return None
+
+    def reject(self, reason: Any) -> None:
+        self.action = "rejected"
+        self.reasons.append(reason)
+
+
+@dataclass
+class ParcelImportPlan:
+    file_name: str
+    format: str
+    layer: str | None
+    mapping: dict[str, str | None]
+    rows: list[ParcelRow]
+    zone_override: str | None = None
+    crs: str = ""
+    transformation: str = ""
+    warnings: list[Any] = field(default_factory=list)
+
+    def by_action(self, action: str) -> list[ParcelRow]:
+        return [row for row in self.rows if row.action == action]
+
+    @property
+    def ignored(self) -> list[str]:
+        return [column for column, target in self.mapping.items() if target is None]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {action: len(self.by_action(action)) for action in ACTIONS}
+        counts["outside"] = sum(1 for row in self.rows if row.outside and row.action != "rejected")
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(row.action in ("create", "update") for row in self.rows)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the user approved: every row's action, parcel version and change."""
+        items = [
+            [
+                row.number,
+                row.action,
+                row.key,
+                row.parcel_version,
+                row.uid,
+                row.zone_id,
+                row.changes,
+                hashlib.sha256(row.outline_wkb).hexdigest() if row.outline_wkb else None,
+            ]
+            for row in self.rows
+        ]
+        payload = json.dumps([self.crs, self.zone_override, items], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def lines(self) -> list[str]:
+        """The plan as text (the CLI's report)."""
+        counts = self.counts
+        layer = f", layer {self.layer}" if self.layer else ""
+        out = [f"{self.file_name} ({self.format}{layer}): {len(self.rows)} parcels"]
+        if self.crs:
+            out.append(f"coordinates: {self.crs} → WGS 84; transformation: {self.transformation}")
+        mapped = [f"{column} → {target}" for column, target in self.mapping.items() if target]
+        out.append("columns: " + (" · ".join(mapped) or "(none)"))
+        if self.ignored:
+            out.append("ignored columns: " + ", ".join(self.ignored))
+        if self.zone_override:
+            out.append(f"zone: every parcel in {self.zone_override} (given)")
+        out += [f"warning: {w}" for w in self.warnings]
+        marks = {
+            "create": "+ new      ",
+            "update": "~ changed  ",
+            "unchanged": "= unchanged",
+            "rejected": "✗ rejected ",
+        }
+        for row in self.rows:
+            head = f"{marks[row.action]} #{row.number} {row.label}"
+            if row.action != "rejected":
+                head += f" uid {row.uid} zone {row.zone_code or '— (outside every zone)'}"
+            out.append(head)
+            for name, (old, new) in row.changes.items():
+                out.append(f"      {name}: {_text(old)} → {_text(new)}")
+            out += [f"      reason: {r}" for r in row.reasons]
+            out += [f"      note: {n}" for n in row.notes]
+            out += [f"      repaired: {r}" for r in row.repairs]
+            out += [f"      warning: {w}" for w in row.warnings]
+        out.append(
+            f"summary: {counts['create']} new, {counts['update']} changed, {counts['unchanged']} unchanged, "
+            f"{counts['outside']} outside every zone, {counts['rejected']} rejected"
+        )
+        return out
+
+
+def _text(value: Any) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+# -- planning ---------------------------------------------------------------------------------------------------
+def plan_parcel_import(
+    session: Session,
+    source: SourceData,
+    *,
+    crs: str | None = None,
+    zone_code: str | None = None,
+    limits: VertexLimits = DEFAULT_VERTEX_LIMITS,
+) -> ParcelImportPlan:
+    """What importing ``source`` would do, computed against the database; writes nothing."""
+    mapping = fields.map_parcel_columns(source.columns)
+    missing = [t for t in ("commune_code", "sheet", "number") if t not in mapping.values()]
+    if missing:
+        raise ImportFileError(
+            _l(
+                "The file has no column for %(missing)s (columns: %(columns)s). Name them as the cadastral database "
+                "does: MaXa, SoHieuToBanDo, SoThuTuThua.",
+                missing=", ".join(missing),
+                columns=", ".join(source.columns) or "—",
+            )
+        )
+    if not source.has_geometries:
+        raise ImportFileError(_l("The file holds no parcel outlines."))
+    text_columns = [c for c, t in mapping.items() if t in ("land_user_name", "address")]
+    importer.refuse_file_problems(source, text_columns, limits)
+    plan = ParcelImportPlan(
+        file_name=source.file_name,
+        format=source.format,
+        layer=source.layer,
+        mapping=mapping,
+        rows=[],
+        warnings=list(source.warnings),
+    )
+    projection = importer.choose_reprojection(source, crs, plan)
+    override = _override_zone(session, zone_code) if zone_code else None
+    plan.zone_override = override.code if override else None
+    column_of = {target: column for column, target in mapping.items() if target}
+    for raw in source.features:
+        row = ParcelRow(number=raw.number)
+        _read_values(row, {t: raw.attributes.get(c) for t, c in column_of.items()})
+        row.label = (
+            "/".join(filter(None, [row.commune_code, row.sheet, row.parcel_number])) or f"#{raw.number}"
+        )
+        if raw.geometry_error:
+            row.reject(raw.geometry_error)
+        elif raw.geometry is None:
+            row.reject(_l("The feature has no outline."))
+        elif problem := too_many_vertices(raw.geometry, limits):
+            row.reject(problem)
+        else:
+            geometry, reasons = importer.prepare_outline(raw.geometry, projection)
+            for reason in reasons:
+                row.reject(reason)
+            row.geometry = geometry
+        plan.rows.append(row)
+    _refuse_duplicates(plan.rows)
+    _check_outlines(session, plan.rows, override)
+    _identify(plan.rows, _uid_srid(source, crs))
+    _match_and_diff(session, plan.rows, override)
+    return plan
+
+
+def _override_zone(session: Session, code: str) -> Zone:
+    zone = session.scalars(select(Zone).where(Zone.code == code.strip(), Zone.retired_at.is_(None))).first()
+    if zone is None:
+        raise ImportFileError(_l("No zone has the code %(code)s.", code=code[:100]), field="zone")
+    return zone
+
+
+def _read_values(row: ParcelRow, cells: dict[str, Any]) -> None:
+    """The file's cells as parcel values, or reasons on the row."""
+    commune = fields.resolve_commune(cells.get("commune_code"))
+    if commune.error:
+        row.reject(commune.error)
+    row.commune_code = commune.code
+    if commune.note:
+        row.notes.append(commune.note)
+    for target in ("sheet", "number", "old_sheet", "old_number", "land_type", "address", "land_user_name"):
+        value = fields.plain_text(cells.get(target))
+        if target in KEY_TEXT and value is not None and value.isdigit():
+            value = value.lstrip("0") or "0"  # sheet "012" is sheet 12, however the file typed it
+        limit = fields.TEXT_LIMITS.get(target) or TEXT_MAX.get(target)
+        if value is not None and limit and len(value) > limit:
+            row.reject(_l("%(field)s is longer than %(n)d characters.", field=target, n=limit))
+            continue
+        if target == "sheet":
+            row.sheet = value
+        elif target == "number":
+            row.parcel_number = value
+        elif value is not None:
+            row.given[target] = value
+    if row.sheet is None:
+        row.reject(_l("No map sheet number (SoHieuToBanDo)."))
+    if row.parcel_number is None:
+        row.reject(_l("No parcel number (SoThuTuThua)."))
+    try:
+        area = fields.decimal_value(cells.get("legal_area_m2"))
+    except ValueError:
+        row.reject(
+            _l("The legal area %(value)s is not a number.", value=str(cells.get("legal_area_m2"))[:40])
+        )
+    else:
+        if area is not None and not (0 <= area <= MAX_LEGAL_AREA_M2):
+            row.reject(_l("The legal area %(value)s m² is not possible.", value=area))
+        elif area is not None and area.quantize(Decimal("0.1")) == 0:
+            row.warnings.append(_l("The legal area is 0: left empty."))
+        elif area is not None:
+            row.given["legal_area_m2"] = area.quantize(Decimal("0.1"))
+    for target in ("households", "people"):
+        try:
+            count = fields.decimal_value(cells.get(target))
+        except ValueError:
+            count = Decimal(-1)
+        if count is not None:
+            if count < 0 or count != count.to_integral_value() or count > MAX_COUNT:
+                row.reject(
+                    _l(
+                        "%(field)s must be a whole number ≥ 0 (not %(value)s).",
+                        field=target,
+                        value=cells[target],
+                    )
+                )
+            else:
+                row.given[target] = int(count)
+    understood, kind = fields.land_user_kind(cells.get("land_user_kind"))
+    if not understood:
+        row.warnings.append(
+            _l("Unknown land user kind %(value)s: left empty.", value=str(cells.get("land_user_kind"))[:40])
+        )
+    elif kind is not None:
+        row.given["land_user_kind"] = kind
+    uid = fields.plain_text(cells.get("uid"))
+    if uid is not None:
+        if not fields.UID_PATTERN.match(uid.lower()):
+            row.reject(
+                _l(
+                    "The parcel identifier %(uid)s is not a 12-character geohash (Circular 19/2026).",
+                    uid=uid[:40],
+                )
+            )
+        else:
+            row.uid, row.uid_given = uid.lower(), True
+
+
+def _refuse_duplicates(rows: list[ParcelRow]) -> None:
+    by_key: dict[tuple[str, str, str], list[int]] = {}
+    for row in rows:
+        if row.key:
+            by_key.setdefault(row.key, []).append(row.number)
+    duplicates = [(key, numbers) for key, numbers in by_key.items() if len(numbers) > 1]
+    if duplicates:
+        listed = "; ".join(
+            f"{'/'.join(key)}: " + ", ".join(f"#{n}" for n in numbers) for key, numbers in duplicates[:20]
+        )
+        raise ImportFileError(
+            _l(
+                "The same parcel (commune/sheet/number) appears more than once in the file: %(list)s. "
+                "Nothing was imported.",
+                list=listed,
+            )
+        )
+
+
+_CHECK_OUTLINES = text(
+    """
+    WITH province AS (
+        SELECT ST_GeomFromWKB(CAST(:province AS bytea), 4326) AS p
+    ), input AS (
+        SELECT t.n, ST_GeomFromWKB(t.w, 4326) AS g
+        FROM unnest(CAST(:ns AS int[]), CAST(:ws AS bytea[])) AS t(n, w)
+    ), checked AS (
+        SELECT n, g, ST_IsValid(g) AS valid,
+               CASE WHEN ST_IsValid(g) THEN ST_Multi(g)
+                    ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) END AS r
+        FROM input
+    )
+    SELECT c.n, c.valid, CASE WHEN c.valid THEN NULL ELSE ST_IsValidReason(c.g) END,
+           ST_AsBinary(c.r), ST_IsEmpty(c.r), province.p IS NULL OR ST_CoveredBy(c.r, province.p),
+           ST_Area(ST_Transform(c.r, :metric)), best.id, best.code, best.overlap
+    FROM checked c CROSS JOIN province
+    LEFT JOIN LATERAL (
+        SELECT z.id, z.code, ST_Area(ST_Intersection(z.geom, c.r)) AS overlap
+        FROM zones z
+        WHERE z.retired_at IS NULL AND z.geom && c.r AND ST_Intersects(z.geom, c.r) AND NOT ST_IsEmpty(c.r)
+        ORDER BY overlap DESC, z.code
+        LIMIT 1
+    ) best ON true
+    """
+)
+
+
+def _check_outlines(session: Session, rows: list[ParcelRow], override: Zone | None) -> None:
+    """Repair, inside-the-province, area and the zone overlapped most, computed by PostGIS in batches."""
+    pending = [row for row in rows if row.geometry is not None and row.action != "rejected"]
+    if not pending:
+        return
+    province = session.execute(
+        text("SELECT ST_AsBinary(ST_Buffer(ST_Union(geom), :tolerance)) FROM districts"),
+        {"tolerance": PROVINCE_TOLERANCE_DEG},
+    ).scalar()
+    by_number = {row.number: row for row in pending}
+    for start in range(0, len(pending), DB_BATCH):
+        batch = pending[start : start + DB_BATCH]
+        result = session.execute(
+            _CHECK_OUTLINES,
+            {
+                "ns": [row.number for row in batch],
+                "ws": [shapely.to_wkb(row.geometry) for row in batch],
+                "province": province,
+                "metric": METRIC_SRID,
+            },
+        ).all()
+        for number, valid, reason, repaired, empty, inside, area, zone_id, zone_code, overlap in result:
+            row = by_number[number]
+            if empty:
+                row.reject(
+                    _l("Nothing polygonal is left after repairing the outline (%(reason)s).", reason=reason)
+                )
+                continue
+            if not inside:
+                row.reject(
+                    _l(
+                        "The %(what)s lies outside the province: check the coordinate reference system.",
+                        what=_l("outline"),
+                    )
+                )
+                continue
+            if area < MIN_AREA_M2:
+                row.reject(
+                    _l(
+                        "The outline encloses almost no area (%(area).2f m²): it is broken (a line, or points in a row).",
+                        area=area,
+                    )
+                )
+                continue
+            if not valid:
+                row.repairs.append(
+                    _l(
+                        "%(reason)s: repaired with ST_MakeValid (%(area).1f m² after repair).",
+                        reason=reason,
+                        area=area,
+                    )
+                )
+            row.outline_wkb = bytes(repaired)
+            row.area_m2 = round(float(area), 1)
+            if override is not None:
+                row.zone_id, row.zone_code = override.id, override.code
+            elif zone_id is not None and overlap and overlap > 0:
+                row.zone_id, row.zone_code = zone_id, zone_code
+            else:
+                row.outside = True
+                row.warnings.append(_l("The parcel lies outside every zone: imported without a zone."))
+
+
+def _uid_srid(source: SourceData, crs: str | None) -> int:
+    """The VN-2000 zone a parcel's identifier point is found in: the file's TM-3 zone, else Bắc Giang's."""
+    declared = parse_crs(crs) if crs else source.crs
+    if isinstance(declared, CRS):
+        base = declared.source_crs if declared.is_bound and declared.source_crs is not None else declared
+        epsg = base.to_epsg(min_confidence=70)
+        if epsg in geo_crs.VN2000_TM3_EPSG:
+            return epsg
+    return geo_crs.BAC_GIANG_VN2000_EPSG
+
+
+def _identify(rows: list[ParcelRow], srid: int) -> None:
+    """Each accepted row's identifier: the file's, checked to lie in the parcel, or computed from the outline."""
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.action == "rejected" or row.outline_wkb is None:
+            continue
+        outline = shapely.from_wkb(row.outline_wkb)
+        if row.uid is None:
+            row.uid = parcel_uid(outline, srid)
+        elif not _uid_in_outline(row.uid, outline):
+            row.reject(
+                _l(
+                    "The parcel identifier %(uid)s is not a point of this parcel: correct it, or leave the column "
+                    "empty and khgeo computes it.",
+                    uid=row.uid,
+                )
+            )
+            continue
+        if row.uid in seen:
+            row.reject(
+                _l("The parcel identifier %(uid)s is also feature %(n)d's.", uid=row.uid, n=seen[row.uid])
+            )
+            continue
+        seen[row.uid] = row.number
+
+
+def _uid_in_outline(uid: str, outline: Any) -> bool:
+    """Whether a file's identifier lies in its parcel, within UID_TOLERANCE_DEG (the point may sit on the edge)."""
+    point = shapely.Point(*fields.geohash_centre(uid))
+    return bool(outline.dwithin(point, UID_TOLERANCE_DEG))
+
+
+def _match_and_diff(session: Session, rows: list[ParcelRow], override: Zone | None) -> None:
+    accepted = [row for row in rows if row.action != "rejected" and row.key]
+    stored = _stored(session, [row.key for row in accepted if row.key])
+    taken = _uids_taken(session, [row.uid for row in accepted if row.uid])
+    for row in accepted:
+        parcel = stored.get(row.key) if row.key else None
+        if parcel is None:
+            owner = taken.get(row.uid) if row.uid else None
+            if owner is not None:
+                row.reject(
+                    _l(
+                        "The parcel identifier %(uid)s is already parcel %(other)s's.",
+                        uid=row.uid,
+                        other=owner[1],
+                    )
+                )
+                continue
+            _plan_create(row, override)
+        else:
+            _plan_update(row, parcel, override)
+    _compare_outlines(session, [row for row in accepted if row.action in ("update", "unchanged")])
+
+
+def _stored(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Parcel]:
+    found: dict[tuple[str, str, str], Parcel] = {}
+    for start in range(0, len(keys), DB_BATCH):
+        batch = keys[start : start + DB_BATCH]
+        ids = session.execute(
+            text(
+                """SELECT p.id FROM parcels p
+                   JOIN unnest(CAST(:c AS text[]), CAST(:s AS text[]), CAST(:n AS text[])) AS k(c, s, n)
+                     ON p.commune_code = k.c AND p.sheet = k.s AND p.number = k.n"""
+            ),
+            {"c": [k[0] for k in batch], "s": [k[1] for k in batch], "n": [k[2] for k in batch]},
+        ).scalars()
+        query = (
+            select(Parcel)
+            .where(Parcel.id.in_(list(ids)))
+            .options(defer(Parcel.geom), selectinload(Parcel.zone).load_only(Zone.id, Zone.code))
+        )
+        for parcel in session.scalars(query):
+            found[(parcel.commune_code, parcel.sheet, parcel.number)] = parcel
+    return found
+
+
+def _uids_taken(session: Session, uids: list[str]) -> dict[str, tuple[int, str]]:
+    taken: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(uids), DB_BATCH):
+        rows = session.execute(
+            select(Parcel.uid, Parcel.id, Parcel.commune_code, Parcel.sheet, Parcel.number).where(
+                Parcel.uid.in_(uids[start : start + DB_BATCH])
+            )
+        )
+        for uid, parcel_id, commune, sheet, number in rows:
+            taken[uid] = (parcel_id, f"{commune}/{sheet}/{number}")
+    return taken
+
+
+def _plan_create(row: ParcelRow, override: Zone | None) -> None:
+    row.action = "create"
+    row.values = {
+        "uid": row.uid,
+        "commune_code": row.commune_code,
+        "sheet": row.sheet,
+        "number": row.parcel_number,
+        **row.given,
+        "area_m2": row.area_m2,
+        "zone_id": row.zone_id,
+        "zone_overridden": override is not None,
+    }
+    row.changes = {name: [None, _plain(value)] for name, value in row.given.items()}
+    row.changes["area_m2"] = [None, row.area_m2]
+    row.changes["zone"] = [None, row.zone_code]
+
+
+def _plan_update(row: ParcelRow, parcel: Parcel, override: Zone | None) -> None:
+    row.parcel_id, row.parcel_version = parcel.id, parcel.version
+    if row.uid_given and row.uid != parcel.uid:
+        row.warnings.append(
+            _l(
+                "The file gives the identifier %(given)s; the parcel keeps %(uid)s.",
+                given=row.uid,
+                uid=parcel.uid,
+            )
+        )
+    row.uid = parcel.uid
+    for name, new in row.given.items():
+        if name not in CADASTRAL_FIELDS:  # what a file may change on a stored parcel: never its clearance
+            continue
+        old = getattr(parcel, name)
+        if old != new:
+            row.values[name] = new
+            row.changes[name] = [_plain(old), _plain(new)]
+    if parcel.zone_overridden and override is None:
+        # a zone set by hand stays: the outline does not move the parcel to another zone
+        row.zone_id = parcel.zone_id
+        row.zone_code = parcel.zone.code if parcel.zone else None
+        row.outside = False
+    elif parcel.zone_id != row.zone_id or parcel.zone_overridden != (override is not None):
+        row.values["zone_id"] = row.zone_id
+        row.values["zone_overridden"] = override is not None
+        row.changes["zone"] = [parcel.zone.code if parcel.zone else None, row.zone_code]
+    row.action = "update" if row.changes else "unchanged"
+
+
+def _compare_outlines(session: Session, rows: list[ParcelRow]) -> None:
+    """An outline within SAME_OUTLINE_M of the stored one is unchanged; otherwise its area change shows."""
+    query = text(
+        """SELECT t.id, p.area_m2, ST_HausdorffDistance(ST_Transform(p.geom, :metric),
+                                                         ST_Transform(ST_GeomFromWKB(t.w, 4326), :metric))
+           FROM unnest(CAST(:ids AS int[]), CAST(:ws AS bytea[])) AS t(id, w) JOIN parcels p ON p.id = t.id"""
+    )
+    by_id = {row.parcel_id: row for row in rows}
+    for start in range(0, len(rows), DB_BATCH):
+        batch = rows[start : start + DB_BATCH]
+        result = session.execute(
+            query,
+            {
+                "ids": [r.parcel_id for r in batch],
+                "ws": [r.outline_wkb for r in batch],
+                "metric": METRIC_SRID,
+            },
+        )
+        for parcel_id, old_area, distance in result:
+            row = by_id[parcel_id]
+            if distance is not None and distance <= SAME_OUTLINE_M:
+                row.outline_wkb = None
+                continue
+            row.changes["area_m2"] = [None if old_area is None else round(old_area, 1), row.area_m2]
+            row.values["area_m2"] = row.area_m2
+            row.action = "update"
+
+
+# -- applying ---------------------------------------------------------------------------------------------------
+def apply_parcel_import(
+    session: Session,
+    source: SourceData,
+    *,
+    user: User | None,
+    crs: str | None = None,
+    zone_code: str | None = None,
+    expected_fingerprint: str | None = None,
+    channel: str = "cli",
+    limits: VertexLimits = DEFAULT_VERTEX_LIMITS,
+) -> ParcelImportPlan:
+    """Plan again inside the caller's transaction and write every change; the caller commits (or rolls back)."""
+    plan = plan_parcel_import(session, source, crs=crs, zone_code=zone_code, limits=limits)
+    if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
+        raise ParcelPlanChanged()
+    written: list[tuple[ParcelRow, Parcel]] = []
+    touched_zones: set[int | None] = set()
+    for row in plan.by_action("create"):
+        assert row.outline_wkb is not None  # a row without an outline is rejected, never created
+        parcel = Parcel(
+            **row.values,
+            geom=WKBElement(row.outline_wkb, srid=geo_crs.STORAGE_SRID),
+            geometry_source="imported",
+            updated_by_id=user.id if user else None,
+        )
+        session.add(parcel)
+        written.append((row, parcel))
+    updates = plan.by_action("update")
+    current = {
+        p.id: p for p in session.scalars(select(Parcel).where(Parcel.id.in_([r.parcel_id for r in updates])))
+    }
+    for row in updates:
+        found = current.get(row.parcel_id) if row.parcel_id is not None else None
+        if found is None or found.version != row.parcel_version:
+            raise ParcelImportConflict(row.label)
+        parcel = found
+        touched_zones.add(parcel.zone_id)  # a parcel moved to another zone changes the figures of both
+        for name, value in row.values.items():
+            setattr(parcel, name, value)
+        if row.outline_wkb is not None:
+            parcel.geom = WKBElement(row.outline_wkb, srid=geo_crs.STORAGE_SRID)
+            parcel.geometry_source = "imported"
+        parcel.updated_by_id = user.id if user else None
+        written.append((row, parcel))
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError):
+        # IntegrityError: another import stored one of these parcels (or identifiers) since the plan was made
+        raise ParcelImportConflict() from None
+    for row, parcel in written:
+        session.add(
+            ParcelEvent(
+                parcel_id=parcel.id,
+                parcel_version=parcel.version,
+                kind="import",
+                user_id=user.id if user else None,
+                changes=row.changes,
+                note=IMPORT_NOTE.format(file=plan.file_name, number=row.number)[:2000],
+            )
+        )
+    counts = plan.counts
+    record(
+        session,
+        user,
+        "parcels.import",
+        "parcels",
+        plan.file_name[:200],
+        {"created": counts["create"], "updated": counts["update"]},
+        {
+            "channel": channel,
+            "unchanged": counts["unchanged"],
+            "rejected": counts["rejected"],
+            "outside": counts["outside"],
+            "zone": plan.zone_override,
+            "crs": plan.crs,
+            "transformation": plan.transformation,
+        },
+    )
+    session.flush()
+    # the zones' clearance figures follow from their parcels (khgeo/services/parcels/derive.py), in this transaction
+    touched_zones |= {parcel.zone_id for _, parcel in written}
+    refresh_zones(
+        session,
+        touched_zones,
+        today=clock.today(),
+        user_id=user.id if user else None,
+        source=plan.file_name[:200],
+    )
+    return plan
