@@ -755,3 +755,8 @@ class AgencySuccession(Base):
 
     predecessor: Mapped[Agency] = relationship(foreign_keys=[predecessor_id])
     successor: Mapped[Agency] = relationship(foreign_keys=[successor_id])
+
+
+# "Phường Nếnh (trước 01/7/2025: xã Quang Châu, huyện Việt Yên)": the zone's unit(s) today with the plan's, the
+# same text its Feature carries (SQL function of migration 0020); read only when asked (zone page, popup)
+Zone.units_label = column_property(func.khgeo_zone_units_label(Zone.id), deferred=True)

@@ -257,13 +257,20 @@ def test_the_unit_filter_on_every_channel(client):
     exported = client.get("/export/zones.geojson", query_string={"unit": "xa quang chau"})
     assert exported.status_code == 200
     assert {f["properties"]["code"] for f in json.loads(exported.get_data())["features"]} == NENH
-    listing = client.get("/zones", query_string={"unit": "Phường Nếnh"})
+    listing = client.get("/", query_string={"unit": "Phường Nếnh"})
     assert listing.status_code == 200
     page = listing.get_data(as_text=True)
-    assert "Quang Châu" in page and "Hòa Phú" not in page
-    assert client.get("/", query_string={"unit": "Phường Nếnh"}).status_code == 200
+    assert 'href="/zones/kcn-quang-chau"' in page and 'href="/zones/kcn-hoa-phu"' not in page
+    assert client.get("/", query_string={"unit": "Atlantis"}).status_code == 400
     # district= keeps working
     assert {
         f["id"]
         for f in client.get("/api/zones", query_string={"district": "Việt Yên"}).get_json()["features"]
     } == NENH
+
+
+def test_zone_page_and_popup_show_both_worlds(client):
+    label = "Phường Nếnh (trước 01/7/2025: xã Quang Châu, huyện Việt Yên)"
+    for url in ("/zones/kcn-quang-chau", "/zones/kcn-quang-chau/popup"):
+        page = client.get(url).get_data(as_text=True)
+        assert label in page
