@@ -187,6 +187,12 @@ def users() -> None:
 @click.option(
     "--district", "districts", multiple=True, help="District (GSO code or name) a field user may edit."
 )
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    help="Unit of 2025 or 2022 (code or name, e.g. 'Phường Nếnh') whose zones a field user may edit; repeatable.",
+)
 @click.option("--name", "display_name", default="", help="Full name shown in the history.")
 @click.option("--agency", default=None, help="Agency code the user reports for (e.g. SCT, UBND_VY).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
@@ -195,6 +201,7 @@ def users_create(
     username: str,
     role: str,
     districts: tuple[str, ...],
+    units: tuple[str, ...],
     display_name: str,
     agency: str | None,
     password_stdin: bool,
@@ -215,8 +222,9 @@ def users_create(
             districts=list(districts),
             display_name=display_name,
             agency=agency,
+            units=list(units),
         )
-        district_names = ", ".join(d.name for d in user.districts)
+        district_names = ", ".join([*(d.name for d in user.districts), *(u.full_name for u in user.units)])
     click.echo(f"created {user.username} ({role}{': ' + district_names if district_names else ''})")
 
 
@@ -295,7 +303,9 @@ def users_list() -> None:
         for user in accounts.list_users(session):
             state = _("active") if user.active else _("disabled")
             agency = user.agency.name if user.agency else "—"
-            districts = ", ".join(d.name for d in user.districts) or "—"
+            districts = (
+                ", ".join([*(d.name for d in user.districts), *(u.full_name for u in user.units)]) or "—"
+            )
             click.echo(f"{user.username}\t{user.role}\t{state}\t{agency}\t{districts}")
 
 

@@ -248,12 +248,14 @@ def test_the_unit_filter_on_every_channel(client):
     assert "kcn-hoa-phu" in {
         f["id"] for f in client.get("/api/zones", query_string={"unit": "Xuân Cẩm"}).get_json()["features"]
     }
-    ogc = client.get("/ogcapi/collections/zones/items", query_string={"unit": "Phường Nếnh", "f": "json"})
+    ogc = client.get("/ogcapi/collections/zones/items", query_string={"units": "Phường Nếnh", "f": "json"})
     assert ogc.status_code == 200
     assert {f["id"] for f in ogc.get_json()["features"]} == NENH
-    assert client.get("/ogcapi/collections/zones/items", query_string={"unit": "Atlantis"}).status_code == 400
+    assert (
+        client.get("/ogcapi/collections/zones/items", query_string={"units": "Atlantis"}).status_code == 400
+    )
     queryables = client.get("/ogcapi/collections/zones/queryables", query_string={"f": "json"}).get_json()
-    assert "unit" in queryables["properties"]
+    assert "units" in queryables["properties"]
     exported = client.get("/export/zones.geojson", query_string={"unit": "xa quang chau"})
     assert exported.status_code == 200
     assert {f["properties"]["code"] for f in json.loads(exported.get_data())["features"]} == NENH

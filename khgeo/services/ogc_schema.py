@@ -133,8 +133,6 @@ def feature_schema(base: str, collection_id: str, title: str, *, single: bool = 
 def queryables(base: str, collection_id: str, title: str, descriptions: dict[str, Any]) -> dict[str, Any]:
     """The properties /items filters by: each with the type it has in the feature schema."""
     described = zone_properties(single=True) if collection_id == "zones" else district_properties(single=True)
-    # ?unit= filters by the zone's unit(s) today, whichever period the unit given is of (khgeo.services.units)
-    described = {**described, "unit": {"title": "Đơn vị hành chính", "type": "string"}}
     properties = {name: {**described[name], "description": str(text)} for name, text in descriptions.items()}
     if "wwtp_status" in properties:  # the filter also takes "unknown": the zones whose status is not reported
         properties["wwtp_status"]["enum"] = list(WWTP_FILTER_VALUES)
