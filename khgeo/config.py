@@ -203,6 +203,17 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "KHGEO_PROVINCE_NAME",
+        "tỉnh Bắc Ninh",
+        "The province as it is now (since 01/07/2025), named in the header, pages and documents.",
+    ),
+    Setting(
+        "KHGEO_FORMER_PROVINCE_NAME",
+        "tỉnh Bắc Giang cũ",
+        "The former province whose zones khgeo monitors, named after the province: "
+        '"tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ"; empty: the province alone.',
+    ),
+    Setting(
         "KHGEO_OGC_PAGE_CACHE_MB",
         "64",
         "Memory (MiB) each server process may use to keep OGC API pages of zones, served again while no zone or "

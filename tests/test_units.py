@@ -4,6 +4,7 @@ each zone's unit(s) today, and the `unit=` filter on every channel."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select, text
@@ -276,3 +277,23 @@ def test_zone_page_and_popup_show_both_worlds(client):
     for url in ("/zones/kcn-quang-chau", "/zones/kcn-quang-chau/popup"):
         page = client.get(url).get_data(as_text=True)
         assert label in page
+
+
+def test_the_map_draws_the_2025_units_and_offers_the_2022_districts(client):
+    page = client.get("/").get_data(as_text=True)
+    layers = {
+        name: added
+        for name, added in re.findall(
+            r"var (districts_layer_\w+) = khgeo\.districtsLayer\([^)]*\)(\.addTo\(\w+\))?;", page
+        )
+    }
+    overlays = dict(re.findall(r'"([^"]+)" : (districts_layer_\w+)', page))
+    units = overlays[json.dumps("Ranh giới xã, phường (từ 01/7/2025)")[1:-1]]
+    districts = overlays[json.dumps("Ranh giới huyện, thành phố (năm 2022)")[1:-1]]
+    assert layers[units] and not layers[districts], "the 2025 units drawn, the 2022 districts a choice"
+    assert '"name" : "Phường Nếnh"' in page and '"name" : "Huyện Việt Yên"' in page
+
+
+def test_the_header_names_the_province_now_and_the_former_one(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ" in page

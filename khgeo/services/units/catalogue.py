@@ -263,3 +263,53 @@ def unlinked_2022_communes(session: Session) -> list[AdminUnit]:
         AdminUnit.period == "2022", AdminUnit.level == "commune", AdminUnit.id.not_in(linked)
     )
     return list(session.scalars(query.order_by(AdminUnit.code)))
+
+
+# Simplifying the 99 outlines takes ~0.6 s: the overlay is made once per process for the units loaded (they
+# change only with `khgeo seed`), under the key (count, highest id) of the 2025 units.
+_OVERLAY_CACHE: dict[tuple, str] = {}
+OVERLAY_TOLERANCE_DEG = (
+    0.001  # ~100 m: a boundary drawn under the zones at province scale; ~150 kB of GeoJSON
+)
+
+
+def units_overlay_json(session: Session, tolerance_deg: float = OVERLAY_TOLERANCE_DEG) -> str:
+    """The 2025 communes and wards as a GeoJSON FeatureCollection for the map's boundary layer: outlines
+    simplified (topology kept) to ``tolerance_deg``, 5 decimals; properties code and full name."""
+    from sqlalchemy import String, cast, func, literal, text
+
+    current = (AdminUnit.period == "2025", AdminUnit.level == "commune")
+    key = (
+        *session.execute(select(func.count(AdminUnit.id), func.max(AdminUnit.id)).where(*current)).one(),
+        tolerance_deg,
+    )
+    if key in _OVERLAY_CACHE:
+        return _OVERLAY_CACHE[key]
+    from sqlalchemy.dialects.postgresql import JSON
+
+    feature = func.json_build_object(
+        "type",
+        literal("Feature"),
+        "id",
+        AdminUnit.code,
+        "geometry",
+        cast(func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(AdminUnit.geom, tolerance_deg), 5), JSON),
+        "properties",
+        func.json_build_object("code", AdminUnit.code, "name", AdminUnit.full_name),
+    )
+    rows = (
+        select(feature.label("feature"))
+        .where(AdminUnit.period == "2025", AdminUnit.level == "commune", AdminUnit.geom.is_not(None))
+        .order_by(AdminUnit.code)
+        .subquery()
+    )
+    collection = func.json_build_object(
+        "type",
+        literal("FeatureCollection"),
+        "features",
+        func.coalesce(func.json_agg(rows.c.feature), text("'[]'::json")),
+    )
+    overlay = session.execute(select(cast(collection, String))).scalar_one()
+    _OVERLAY_CACHE.clear()
+    _OVERLAY_CACHE[key] = overlay
+    return overlay
