@@ -420,6 +420,9 @@ def import_command(path: Path, crs: str, layer: str, encoding: str, dry_run: boo
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
 @click.option("--kind", help="KCN or CCN.")
 @click.option("--district", help="District (GSO code or name).")
+@click.option(
+    "--unit", help="Unit of 2025 or 2022 (code or name, e.g. 'Phường Nếnh'): the zones lying in it today."
+)
 @click.option("--wwtp", help="Wastewater status: none, planned, under_construction, operating, unknown.")
 @click.option("--q", help="Search text (diacritics ignored).")
 @click.option("--bbox", help="minlon,minlat,maxlon,maxlat")

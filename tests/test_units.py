@@ -297,3 +297,16 @@ def test_the_map_draws_the_2025_units_and_offers_the_2022_districts(client):
 def test_the_header_names_the_province_now_and_the_former_one(client):
     page = client.get("/").get_data(as_text=True)
     assert "tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ" in page
+
+
+def test_the_stored_features_follow_a_change_to_the_units(client, db):
+    with db.session() as session:
+        session.execute(
+            text(
+                "UPDATE admin_units SET full_name = 'Phường Nếnh Mới' WHERE period = '2025' AND code = '07795'"
+            )
+        )
+        session.commit()
+    assert _feature(client, "kcn-quang-chau")["units"].startswith("Phường Nếnh Mới (trước 01/7/2025")
+    ogc = client.get("/ogcapi/collections/zones/items/kcn-quang-chau", query_string={"f": "json"}).get_json()
+    assert ogc["properties"]["units"].startswith("Phường Nếnh Mới")

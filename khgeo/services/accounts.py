@@ -121,7 +121,7 @@ def create_user(
 
     chosen_units = list({unit.id: unit for unit in (resolve_unit(session, name) for name in units)}.values())
     if role == "field" and not chosen and not chosen_units:
-        raise BadRequest(_l("Field staff need at least one district (--district)."))
+        raise BadRequest(_l("Field staff need at least one unit or district (--unit, --district)."))
     agency_row = None
     if agency:
         agency_row = session.scalars(select(Agency).where(Agency.code == agency.upper())).one_or_none()

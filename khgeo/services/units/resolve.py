@@ -38,8 +38,9 @@ def _untyped(folded: str) -> str:
     return _PREFIX.sub("", folded)
 
 
-def candidates(units: Iterable[AdminUnit], raw: str) -> list[AdminUnit]:
-    """Every unit ``raw`` may name (before choosing between periods)."""
+def candidates(units: Iterable, raw: str) -> list:
+    """Every unit ``raw`` may name (before choosing between periods). ``units``: AdminUnit rows, or anything with
+    their code, name, full_name and unit_type (the 2022 District rows: admin_units.match_district)."""
     folded = fold(str(raw)).strip(" ,.")
     if not folded:
         return []
@@ -52,7 +53,12 @@ def candidates(units: Iterable[AdminUnit], raw: str) -> list[AdminUnit]:
         exact = [
             u
             for u in units
-            if typed in {fold(u.full_name), fold(f"{u.unit_type} {u.name}"), *map(fold, u.later_names or ())}
+            if typed
+            in {
+                fold(u.full_name),
+                fold(f"{u.unit_type} {u.name}"),
+                *map(fold, getattr(u, "later_names", None) or ()),
+            }
         ]
         if exact:
             return exact
@@ -62,7 +68,7 @@ def candidates(units: Iterable[AdminUnit], raw: str) -> list[AdminUnit]:
         for u in units
         if bare == fold(u.name)
         or folded == fold(u.full_name)
-        or bare in {_untyped(fold(name)) for name in u.later_names or ()}
+        or bare in {_untyped(fold(name)) for name in getattr(u, "later_names", None) or ()}
     ]
 
 
