@@ -364,7 +364,9 @@ def report_command(year: int, fmt: str, output: str) -> None:
     from khgeo.services.report_xlsx import render_xlsx
 
     with get_db().session() as session:
-        data = report_data.gather(session, year, today(), tracking_start())
+        from khgeo.services.units.naming import report_issuer  # the province now, from settings (issue 13)
+
+        data = report_data.gather(session, year, today(), tracking_start(), report_issuer(current_app.config))
     body = render_docx(data) if fmt == "docx" else render_xlsx(data)
     with open(output, "wb") as handle:
         handle.write(body)

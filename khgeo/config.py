@@ -214,6 +214,11 @@ SETTINGS: tuple[Setting, ...] = (
         '"tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ"; empty: the province alone.',
     ),
     Setting(
+        "KHGEO_REPORT_ISSUER",
+        "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP",
+        'The body issuing the yearly report, under "UBND" and the province (KHGEO_PROVINCE_NAME) in its masthead.',
+    ),
+    Setting(
         "KHGEO_OGC_PAGE_CACHE_MB",
         "64",
         "Memory (MiB) each server process may use to keep OGC API pages of zones, served again while no zone or "

@@ -14,6 +14,7 @@ from khgeo.models import AdminUnit
 from khgeo.services.seed import seed
 from khgeo.services.units.catalogue import unlinked_2022_communes
 from khgeo.services.units.resolve import resolve_unit, today_ids
+from tests.helpers import client_as
 
 
 @pytest.fixture
@@ -310,3 +311,25 @@ def test_the_stored_features_follow_a_change_to_the_units(client, db):
     assert _feature(client, "kcn-quang-chau")["units"].startswith("Phường Nếnh Mới (trước 01/7/2025")
     ogc = client.get("/ogcapi/collections/zones/items/kcn-quang-chau", query_string={"f": "json"}).get_json()
     assert ogc["properties"]["units"].startswith("Phường Nếnh Mới")
+
+
+def test_the_yearly_report_names_the_province_now_and_its_issuer_from_settings(app, db):
+    import io
+
+    import docx
+
+    from tests.test_report_documents import docx_text, record_year
+
+    with app.app_context(), db.session() as session:
+        record_year(session)
+    admin = client_as(app, "admin")
+    response = admin.get("/reports/2026/consolidated.docx")
+    assert response.status_code == 200
+    document = docx.Document(io.BytesIO(response.data))
+    left = [p.text for p in document.tables[0].rows[0].cells[0].paragraphs if p.text]
+    assert left[:2] == ["UBND TỈNH BẮC NINH", "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP"]
+    text = docx_text(document)
+    assert "(tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ)" in text
+    assert any(line.startswith("Bắc Ninh, ngày ") for line in text)
+    # the plan's own words are not rewritten
+    assert any("Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh" in line for line in text)

@@ -111,6 +111,17 @@ class AgencyLine:
         return self.late or self.submitted_at is None
 
 
+@dataclass(frozen=True)
+class ReportIssuer:
+    """Who issues the report, where, and the area it covers: from settings (khgeo.services.units.naming); these
+    defaults are the plan's own (2022) wording."""
+
+    parent: str = "UBND TỈNH BẮC GIANG"
+    body: str = "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP"
+    place: str = "Bắc Giang"
+    area: str = ""  # "tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ", under the title
+
+
 @dataclass
 class ReportData:
     year: int
@@ -123,6 +134,7 @@ class ReportData:
     overdue: list[TaskLine]
     agencies: list[AgencyLine]
     districts: list[tuple[str, BaseGeometry]]  # for the map figure
+    issuer: ReportIssuer = field(default_factory=ReportIssuer)
 
     @property
     def tasks(self) -> list[TaskLine]:
@@ -235,7 +247,13 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
     return lines
 
 
-def gather(session: Session, year: int, today: dt.date, tracking_start: dt.date | None = None) -> ReportData:
+def gather(
+    session: Session,
+    year: int,
+    today: dt.date,
+    tracking_start: dt.date | None = None,
+    issuer: ReportIssuer | None = None,
+) -> ReportData:
     """The report's content for ``year``; NoReportData when nothing was recorded for it."""
     reporting.check_year(year, today)
     as_of = min(today, dt.date(year, 12, 31))
@@ -332,4 +350,5 @@ def gather(session: Session, year: int, today: dt.date, tracking_start: dt.date 
         overdue=[line for line in lines if line.status == "overdue"],
         agencies=agencies,
         districts=districts,
+        issuer=issuer or ReportIssuer(),
     )

@@ -100,10 +100,10 @@ def fmt_date(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else MISSING
 
 
-def place_date(day: dt.date) -> str:
+def place_date(day: dt.date, place: str = PLACE) -> str:
     """ "Bắc Giang, ngày 05 tháng 01 năm 2026" (NĐ 30/2020, Phụ lục I: a zero before days under 10 and months 1, 2)."""
     month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
-    return f"{PLACE}, ngày {day.day:02d} tháng {month} năm {day.year}"
+    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
 def sentence_case(text: str) -> str:
@@ -405,20 +405,24 @@ def _masthead(document: DocxDocument, data: ReportData) -> None:
     """Issuer | national title, motto and place/date, as a two-column borderless table."""
     left_mm, right_mm = 65, 100  # the national title must hold on one line
     left, right = _two_columns(document, (left_mm, right_mm))
-    _line(left, PROVINCE_BODY, size=13)
-    _line(left, ISSUER, size=13, bold=True)
+    _line(
+        left, data.issuer.parent, size=13
+    )  # from settings (ReportIssuer); PROVINCE_BODY, ISSUER: the plan's
+    _line(left, data.issuer.body, size=13, bold=True)
     _rule(left, 28, left_mm)
     _line(left, DOCUMENT_NUMBER, size=13)
     _line(right, NATIONAL_TITLE, size=12.5, bold=True)
     _line(right, MOTTO, size=13.5, bold=True)
     _rule(right, 62, right_mm)
-    _line(right, place_date(data.as_of), size=14, italic=True)
+    _line(right, place_date(data.as_of, data.issuer.place), size=14, italic=True)
 
 
 def _title(document: DocxDocument, data: ReportData) -> None:
     _line(document, "", size=8)
     _line(document, "BÁO CÁO", size=14, bold=True, after=0)
     _line(document, f"{data.title} năm {data.year}", size=14, bold=True)
+    if data.issuer.area:  # the province as it is now and the former one (issue 13)
+        _line(document, f"({data.issuer.area})", size=13, italic=True)
     _rule(document, 45, TEXT_WIDTH_MM)
     _line(document, "", size=6)
 
@@ -645,7 +649,8 @@ def render_docx(data: ReportData) -> bytes:
     _setup_styles(document)
     _setup_page(document)
     document.core_properties.title = f"{data.title} năm {data.year}"
-    document.core_properties.author = "Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"
+    area = f" — {data.issuer.area}" if data.issuer.area else " tỉnh Bắc Giang"
+    document.core_properties.author = f"Ban Quản lý các khu công nghiệp{area}"
     document.core_properties.language = "vi-VN"
     _masthead(document, data)
     _title(document, data)
