@@ -355,8 +355,15 @@ def agencies_succeed(old: str, new: str, effective: str, source: str, kind: str)
 @click.option("--year", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), required=True)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--group",
+    type=click.Choice(["district", "unit"]),
+    default="district",
+    show_default=True,
+    help="Zones by the plan's 2022 district, or by their 2025 commune/ward.",
+)
 @with_database
-def report_command(year: int, fmt: str, output: str) -> None:
+def report_command(year: int, fmt: str, output: str, group: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
     from khgeo.clock import today, tracking_start
     from khgeo.services import report_data
@@ -366,7 +373,9 @@ def report_command(year: int, fmt: str, output: str) -> None:
     with get_db().session() as session:
         from khgeo.services.units.naming import report_issuer  # the province now, from settings (issue 13)
 
-        data = report_data.gather(session, year, today(), tracking_start(), report_issuer(current_app.config))
+        data = report_data.gather(
+            session, year, today(), tracking_start(), report_issuer(current_app.config), group
+        )
     body = render_docx(data) if fmt == "docx" else render_xlsx(data)
     with open(output, "wb") as handle:
         handle.write(body)

@@ -333,3 +333,33 @@ def test_the_yearly_report_names_the_province_now_and_its_issuer_from_settings(a
     assert any(line.startswith("Bắc Ninh, ngày ") for line in text)
     # the plan's own words are not rewritten
     assert any("Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh" in line for line in text)
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+def test_the_yearly_report_groups_zones_by_2025_unit_or_2022_district(app, db, fmt):
+    import io
+
+    import docx
+    import openpyxl
+
+    from tests.test_report_documents import docx_text, record_year
+
+    with app.app_context(), db.session() as session:
+        record_year(session)
+    admin = client_as(app, "admin")
+    for group, expected, absent in (
+        ("unit", "Phường Nếnh", "Huyện, TP"),
+        ("district", "Việt Yên", "Xã, phường"),
+    ):
+        response = admin.get(f"/reports/2026/consolidated.{fmt}", query_string={"group": group})
+        assert response.status_code == 200
+        if fmt == "docx":
+            text = "\n".join(docx_text(docx.Document(io.BytesIO(response.data))))
+        else:
+            book = openpyxl.load_workbook(io.BytesIO(response.data))
+            text = "\n".join(
+                str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value
+            )
+        assert expected in text
+        if fmt == "docx":
+            assert absent not in text

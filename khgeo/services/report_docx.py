@@ -487,7 +487,7 @@ def _zones(document: DocxDocument, data: ReportData) -> None:
         "STT",
         "Tên khu, cụm công nghiệp",
         "Loại",
-        "Huyện, TP",
+        "Xã, phường (từ 01/7/2025)" if data.grouped_by == "unit" else "Huyện, TP",
         "GPMB (%)",
         "XLNT",
         "Hạ tầng (%)",

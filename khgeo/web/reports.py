@@ -139,6 +139,9 @@ def consolidated_report(year: int, fmt: str):
     from khgeo.services.units.naming import report_issuer  # the province now, from settings (issue 13)
 
     issuer = report_issuer(current_app.config)
-    data = report_data.gather(get_session(), year, today(), tracking_start(), issuer)
+    group = (
+        "unit" if request.args.get("group") == "unit" else "district"
+    )  # zones by 2025 unit or 2022 district
+    data = report_data.gather(get_session(), year, today(), tracking_start(), issuer, group)
     body, mimetype = (render_docx(data), DOCX) if fmt == "docx" else (render_xlsx(data), XLSX)
     return attachment(body, content_type=mimetype, name=f"bao-cao-nq24-{year}.{fmt}")
