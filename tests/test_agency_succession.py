@@ -132,3 +132,12 @@ def test_past_reports_stay_with_the_filer(app, db):
         session.commit()
     client = client_as(app, "admin")
     assert "Báo cáo 2024" in client.get("/reports/2024/SKHDT").get_data(as_text=True)
+
+
+def test_the_api_says_who_answers_today(app):
+    client = client_as(app, "viewer")
+    task = client.get("/api/tasks/II.3.7.1").get_json()
+    assert "UBND Phường Nếnh" in task["answering_today"] and task["lead_agency"] == "UBND_HUYEN"
+    listed = {t["id"]: t for t in client.get("/api/tasks").get_json()["tasks"]}
+    assert listed["II.3.7.1"]["answering_today"] == task["answering_today"]
+    assert listed["II.1.2.1"]["answering_today"] == [listed["II.1.2.1"]["lead_agency_name"]]
