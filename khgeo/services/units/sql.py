@@ -126,3 +126,20 @@ CREATE OR REPLACE TRIGGER unit_name_placements_place_zones AFTER INSERT OR UPDAT
 """
 
 UNITS_SQL = FUNCTIONS + TRIGGERS
+# what UNITS_SQL creates, by name (a restore checks that nothing but khgeo's own code is left)
+ROUTINES = (
+    "khgeo_lower_first",
+    "khgeo_place_zones",
+    "khgeo_units_changed",
+    "khgeo_zones_inserted_place",
+    "khgeo_zones_updated_place",
+    "khgeo_zone_unit_codes",
+    "khgeo_zone_units_label",
+)
+TRIGGER_NAMES = (
+    "zones_place_units_insert",
+    "zones_place_units_update",
+    "admin_units_place_zones",
+    "admin_unit_links_place_zones",
+    "unit_name_placements_place_zones",
+)
