@@ -42,6 +42,9 @@ def _today(session, raw: str) -> set[str]:
         ("phuong nenh", {"07795"}),
         ("07795", {"07795"}),
         ("Xã Xuân Cẩm", {"07870"}),
+        ("Phượng Sơn", {"07612"}),  # a name that begins like a type ("phường")
+        ("phuong phuong son", {"07612"}),
+        ("TP Bắc Giang", {"07210", "07228", "07696", "07699"}),  # a 2022 city: the units now covering it
     ],
 )
 def test_the_crosswalk_leads_2022_communes_to_their_2025_unit(session, raw, codes):

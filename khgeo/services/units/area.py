@@ -20,8 +20,12 @@ from khgeo.services.units.resolve import today_ids
 
 
 def unit_ids_today(user: User) -> frozenset[int]:
-    """The 2025 units the account's units mean today."""
-    return frozenset().union(*(today_ids(unit) for unit in user.units))
+    """The 2025 units the account's units mean today (kept on the loaded account: a page asks for every zone)."""
+    ids = getattr(user, "_khgeo_unit_ids_today", None)
+    if ids is None:
+        ids = frozenset().union(*(today_ids(unit) for unit in user.units))
+        user._khgeo_unit_ids_today = ids
+    return ids
 
 
 def in_area(user: User, zone: Zone) -> bool:

@@ -4,7 +4,8 @@ A unit is named by its code ("07795", "222"), its name ("Nếnh"), or its name w
 "xã Quang Châu", "huyện Việt Yên", "TP Bắc Giang"), diacritics and case ignored. A type written before the name
 decides between units of the same name; without one, today's (2025) unit wins over a 2022 one of the same name
 or code (a 2025 unit keeps the code of one of the units that formed it). Two units left that lead to different
-units today (two 2022 communes called Đồng Tiến) → BadRequest listing the candidates with codes and districts.
+units today ("Đồng Tiến": a 2022 commune of Yên Thế, and the name Thanh Vân of Hiệp Hòa had by 2025) → BadRequest
+listing the candidates with their codes and districts.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def _untyped(folded: str) -> str:
     return _PREFIX.sub("", folded)
 
 
+def _later(unit) -> set[str]:
+    """The names a 2022 commune had later under its code, folded and without their type."""
+    return {_untyped(fold(name)) for name in getattr(unit, "later_names", None) or ()}
+
+
 def candidates(units: Iterable, raw: str) -> list:
     """Every unit ``raw`` may name (before choosing between periods). ``units``: AdminUnit rows, or anything with
     their code, name, full_name and unit_type (the 2022 District rows: admin_units.match_district)."""
@@ -62,14 +68,12 @@ def candidates(units: Iterable, raw: str) -> list:
         ]
         if exact:
             return exact
+    # the text as a name: "Phượng Sơn" is a name, not the ward ("phường") "Sơn"
+    direct = [u for u in units if folded in {fold(u.name), fold(u.full_name), *_later(u)}]
+    if direct:
+        return direct
     bare = _untyped(folded)
-    return [
-        u
-        for u in units
-        if bare == fold(u.name)
-        or folded == fold(u.full_name)
-        or bare in {_untyped(fold(name)) for name in getattr(u, "later_names", None) or ()}
-    ]
+    return [u for u in units if bare == fold(u.name) or folded == fold(u.full_name) or bare in _later(u)]
 
 
 def today_ids(unit: AdminUnit) -> frozenset[int]:
