@@ -177,7 +177,8 @@ def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
 
 def list_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> list[Zone]:
     """The zones for a list: their outlines are not read (``Zone.has_outline`` says whether there is one)."""
-    query = apply_filter(select(Zone).options(defer(Zone.geom), selectinload(Zone.district)), zone_filter)
+    options = (defer(Zone.geom), selectinload(Zone.district), selectinload(Zone.current_units))
+    query = apply_filter(select(Zone).options(*options), zone_filter)
     return list(session.scalars(query.order_by(Zone.kind.desc(), Zone.search_text)))
 
 
