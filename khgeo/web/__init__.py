@@ -4,14 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from khgeo.web import (  # noqa: E402,F401  (registers the routes)
-    admin,
-    planning,
-    reports,
-    tasks,
-    transfer,
-    units,
-    updates,
-    views,
-    zone_admin,
-)
+import khgeo.web.units  # noqa: E402,F401  (agencies over time, issue 13: registers its routes)
+from khgeo.web import admin, planning, reports, tasks, transfer, updates, views, zone_admin  # noqa: E402,F401  (registers the routes)
