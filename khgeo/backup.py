@@ -27,6 +27,7 @@ from khgeo.db import Database
 from khgeo.errors import KhgeoError
 from khgeo.pgcluster import find_bindir
 from khgeo.services import stored_features
+from khgeo.services.units.sql import UNITS_SQL
 from khgeo.text import FOLD_FUNCTIONS_SQL
 
 log = logging.getLogger(__name__)
@@ -365,7 +366,14 @@ def restore(database: Database, dump: Path, *, force: bool = False) -> RestorePl
                             with cursor.copy(step[1]) as copy:
                                 for row in step[2]:
                                     copy.write(row)
-                    # a dump's functions and triggers are never restored: khgeo's own keep the stored Features
+                    # a dump's functions and triggers are never restored: khgeo's own keep the zones' units
+                    # (khgeo.services.units.sql) and the stored Features
+                    cursor.execute("SELECT to_regclass('public.zone_units') IS NOT NULL")
+                    if cursor.fetchone()[0]:  # a dump from before migration 0020 has no units yet
+                        cursor.execute(
+                            "SELECT set_config('search_path', 'public', true)"
+                        )  # the script emptied it
+                        cursor.execute(UNITS_SQL)
                     stored_features.sync_cursor(cursor)
                 raw.commit()
             except BackupError:

@@ -204,6 +204,12 @@ def users() -> None:
 @click.option(
     "--district", "districts", multiple=True, help="District (GSO code or name) a field user may edit."
 )
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    help="Unit of 2025 or 2022 (code or name, e.g. 'Phường Nếnh') whose zones a field user may edit; repeatable.",
+)
 @click.option("--name", "display_name", default="", help="Full name shown in the history.")
 @click.option("--agency", default=None, help="Agency code the user reports for (e.g. SCT, UBND_VY).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
@@ -212,6 +218,7 @@ def users_create(
     username: str,
     role: str,
     districts: tuple[str, ...],
+    units: tuple[str, ...],
     display_name: str,
     agency: str | None,
     password_stdin: bool,
@@ -232,8 +239,9 @@ def users_create(
             districts=list(districts),
             display_name=display_name,
             agency=agency,
+            units=list(units),
         )
-        district_names = ", ".join(d.name for d in user.districts)
+        district_names = ", ".join([*(d.name for d in user.districts), *(u.full_name for u in user.units)])
     click.echo(f"created {user.username} ({role}{': ' + district_names if district_names else ''})")
 
 
@@ -312,7 +320,9 @@ def users_list() -> None:
         for user in accounts.list_users(session):
             state = _("active") if user.active else _("disabled")
             agency = user.agency.name if user.agency else "—"
-            districts = ", ".join(d.name for d in user.districts) or "—"
+            districts = (
+                ", ".join([*(d.name for d in user.districts), *(u.full_name for u in user.units)]) or "—"
+            )
             click.echo(f"{user.username}\t{user.role}\t{state}\t{agency}\t{districts}")
 
 
@@ -328,12 +338,49 @@ def users_disable(username: str) -> None:
     click.echo(f"disabled {username}")
 
 
+@main.group()
+def agencies() -> None:
+    """Agencies over time: record that one agency succeeds another."""
+
+
+@agencies.command("succeed")
+@click.argument("old")
+@click.argument("new")
+@click.option("--from", "effective", required=True, help="The day the successor takes over (dd/mm/yyyy).")
+@click.option("--source", required=True, help="The act that did it: number and date.")
+@click.option("--kind", default="merged", show_default=True, help="merged, renamed or split.")
+@with_database
+def agencies_succeed(old: str, new: str, effective: str, source: str, kind: str) -> None:
+    """Record that agency NEW succeeds agency OLD (codes, e.g. SKHDT STC) from a date, citing its act."""
+    from khgeo.errors import BadRequest
+    from khgeo.services.units import succession
+    from khgeo.text import parse_date
+
+    try:
+        day = parse_date(effective)
+    except ValueError:
+        raise BadRequest(_("Enter a date as dd/mm/yyyy."), field="from") from None
+    with get_db().session() as session:
+        row = succession.succeed(session, old, new, day, source, kind=kind)
+        session.commit()
+        click.echo(
+            f"{row.successor.code} succeeds {row.predecessor.code} from {day:%d/%m/%Y} ({row.kind}; {row.source})"
+        )
+
+
 @main.command("report")
 @click.option("--year", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), required=True)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--group",
+    type=click.Choice(["district", "unit"]),
+    default="district",
+    show_default=True,
+    help="Zones by the plan's 2022 district, or by their 2025 commune/ward.",
+)
 @with_database
-def report_command(year: int, fmt: str, output: str) -> None:
+def report_command(year: int, fmt: str, output: str, group: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
     from khgeo.clock import today, tracking_start
     from khgeo.services.reports import data as report_data
@@ -341,7 +388,11 @@ def report_command(year: int, fmt: str, output: str) -> None:
     from khgeo.services.reports.xlsx import render_xlsx
 
     with get_db().session() as session:
-        data = report_data.gather(session, year, today(), tracking_start())
+        from khgeo.services.units.naming import report_issuer  # the province now, from settings (issue 13)
+
+        data = report_data.gather(
+            session, year, today(), tracking_start(), report_issuer(current_app.config), group
+        )
     body = render_docx(data) if fmt == "docx" else render_xlsx(data)
     with open(output, "wb") as handle:
         handle.write(body)
@@ -397,6 +448,9 @@ def import_command(path: Path, crs: str, layer: str, encoding: str, dry_run: boo
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
 @click.option("--kind", help="KCN or CCN.")
 @click.option("--district", help="District (GSO code or name).")
+@click.option(
+    "--unit", help="Unit of 2025 or 2022 (code or name, e.g. 'Phường Nếnh'): the zones lying in it today."
+)
 @click.option("--wwtp", help="Wastewater status: none, planned, under_construction, operating, unknown.")
 @click.option("--q", help="Search text (diacritics ignored).")
 @click.option("--bbox", help="minlon,minlat,maxlon,maxlat")

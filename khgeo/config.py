@@ -224,6 +224,22 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "KHGEO_PROVINCE_NAME",
+        "tỉnh Bắc Ninh",
+        "The province as it is now (since 01/07/2025), named in the header, pages and documents.",
+    ),
+    Setting(
+        "KHGEO_FORMER_PROVINCE_NAME",
+        "tỉnh Bắc Giang cũ",
+        "The former province whose zones khgeo monitors, named after the province: "
+        '"tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ"; empty: the province alone.',
+    ),
+    Setting(
+        "KHGEO_REPORT_ISSUER",
+        "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP",
+        'The body issuing the yearly report, under "UBND" and the province (KHGEO_PROVINCE_NAME) in its masthead.',
+    ),
+    Setting(
         "KHGEO_OGC_PAGE_CACHE_MB",
         "64",
         "Memory (MiB) each server process may use to keep OGC API pages of zones, served again while no zone or "
@@ -245,16 +261,6 @@ SETTINGS: tuple[Setting, ...] = (
         "With an smtp:// server, switch to TLS (STARTTLS) before logging in; turn off only for a relay on the "
         "same machine.",
         _bool,
-    ),
-    Setting(
-        "KHGEO_LETTER_PARENT_BODY",
-        "UBND TỈNH BẮC GIANG",
-        "The body above the issuer in an urging letter's heading (Nghị định 30/2020: cơ quan chủ quản).",
-    ),
-    Setting(
-        "KHGEO_LETTER_ISSUER",
-        "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP",
-        "The issuing body of urging letters (cơ quan ban hành), in capitals as printed.",
     ),
     Setting(
         "KHGEO_PARCEL_STALLED_DAYS",

@@ -267,7 +267,15 @@ class Zone(Base):
     # it here. Deferred: loading a zone does not read it. STORAGE EXTERNAL (migration 0016): never compressed.
     feature_json: Mapped[str | None] = mapped_column(Text, deferred=True)
 
+    # "Phường Nếnh (trước 01/7/2025: xã Quang Châu, huyện Việt Yên)": the zone's unit(s) today with the plan's, the
+    # same text its Feature carries (SQL function of migration 0020); read only when asked (zone page, popup)
+    units_label: Mapped[str | None] = column_property(func.khgeo_zone_units_label(id), deferred=True)
+
     district: Mapped[District | None] = relationship()
+    # the 2025 units the zone lies in today (kept by the database: khgeo/services/units/sql.py)
+    current_units: Mapped[list[AdminUnit]] = relationship(
+        secondary="zone_units", order_by="AdminUnit.code", viewonly=True
+    )
     managing_agency: Mapped[Agency | None] = relationship()
     retired_by: Mapped[User | None] = relationship()
     tasks: Mapped[list[Task]] = relationship(
@@ -361,6 +369,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))  # for reminders (khgeo/services/followup)
 
     districts: Mapped[list[District]] = relationship(secondary=user_districts, order_by="District.code")
+    # the area of responsibility by unit, of either period (khgeo/services/units/area.py)
+    units: Mapped[list[AdminUnit]] = relationship(secondary="user_units", order_by="AdminUnit.code")
     agency: Mapped[Agency | None] = relationship()
 
     # the four attributes Flask-Login reads (kept here so models need no Flask import)
@@ -906,3 +916,127 @@ class CalendarFeed(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -- administrative units over time (issue 13; khgeo/services/units) ---------------------------------------------
+# The plan of 2022 speaks of its districts and communes; since 01/07/2025 the province (now Bắc Ninh) has only
+# communes and wards (NQ 1658/NQ-UBTVQH15). Both periods are rows here, with their validity, and each 2022 commune
+# points to the 2025 unit(s) that succeeded it. The districts/communes tables stay (zones, accounts and agencies
+# refer to them); their rows are linked to the 2022 rows here by district_id / commune_id.
+UNIT_LEVELS = ("province", "district", "commune")
+UNIT_PERIODS = ("2022", "2025")  # the plan's register (GSO 01/10/2022) and the units since 01/07/2025
+ZONE_UNIT_BASES = ("outline", "crosswalk")
+SUCCESSION_KINDS = ("merged", "renamed", "split")
+
+
+class AdminUnit(Base):
+    """An administrative unit of one period: a province, a 2022 district, a commune or ward (2022 or 2025)."""
+
+    __tablename__ = "admin_units"
+    __table_args__ = (
+        CheckConstraint(_in("level", UNIT_LEVELS), name="level"),
+        CheckConstraint(_in("period", UNIT_PERIODS), name="period"),
+        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="validity"),
+        UniqueConstraint("period", "level", "code", name="uq_admin_units_period_level_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(4))
+    level: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str] = mapped_column(String(10))  # GSO / QĐ 19/2025 code; a 2025 unit reuses a constituent's
+    name: Mapped[str] = mapped_column(Text)  # without its type: "Nếnh"
+    full_name: Mapped[str] = mapped_column(Text)  # "Phường Nếnh"
+    unit_type: Mapped[str] = mapped_column(Text, default="")  # "Phường", "Xã", "Huyện", "Tỉnh" …
+    # the full names a 2022 commune had later under the same code (register of 2025-03: "Xã Đồng Tiến" for 07816)
+    later_names: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_units.id", ondelete="RESTRICT"), index=True
+    )
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)  # None: before the register we hold
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)  # None: still in force
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("districts.id", ondelete="SET NULL"), unique=True
+    )
+    commune_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communes.id", ondelete="SET NULL"), unique=True
+    )
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    source: Mapped[str] = mapped_column(Text, default="")
+
+    parent: Mapped[AdminUnit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[AdminUnit]] = relationship(back_populates="parent", order_by="AdminUnit.code")
+    successors: Mapped[list[AdminUnit]] = relationship(
+        secondary="admin_unit_links",
+        primaryjoin="AdminUnit.id == admin_unit_links.c.predecessor_id",
+        secondaryjoin="AdminUnit.id == admin_unit_links.c.successor_id",
+        order_by="AdminUnit.code",
+        viewonly=True,
+    )
+    predecessors: Mapped[list[AdminUnit]] = relationship(
+        secondary="admin_unit_links",
+        primaryjoin="AdminUnit.id == admin_unit_links.c.successor_id",
+        secondaryjoin="AdminUnit.id == admin_unit_links.c.predecessor_id",
+        order_by="AdminUnit.code",
+        viewonly=True,
+    )
+
+
+admin_unit_links = Table(
+    "admin_unit_links",
+    Base.metadata,
+    Column("predecessor_id", ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True),
+    Column("successor_id", ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("effective", Date, nullable=False),
+    Column("source", Text, nullable=False),  # the act and the data file that say so
+)
+
+# Names the plan states for zones that no 2022 register row resolves (merged before 2022, or gone by 2025),
+# placed by the data file bacgiang_zones_to_2025_units.csv ("by GADM point"); name folded (khgeo_fold)
+unit_name_placements = Table(
+    "unit_name_placements",
+    Base.metadata,
+    Column("name_folded", Text, primary_key=True),
+    Column("unit_id", ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True),
+    Column("source", Text, nullable=False),
+)
+
+# each zone's current (2025) unit(s): written only by the database (khgeo_place_zones, migration 0020) from the
+# zone's outline, or else from the crosswalk of the communes the plan names. Never written by the app.
+zone_units = Table(
+    "zone_units",
+    Base.metadata,
+    Column("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("basis", String(10), nullable=False),
+    CheckConstraint(_in("basis", ZONE_UNIT_BASES), name="basis"),
+)
+
+# an account's area of responsibility: units of either period (a 2022 district: the 2025 units now covering it)
+user_units = Table(
+    "user_units",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class AgencySuccession(Base):
+    """An agency succeeded by another from a date (merged, renamed, split), with the act that did it."""
+
+    __tablename__ = "agency_successions"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SUCCESSION_KINDS), name="kind"),
+        CheckConstraint("predecessor_id <> successor_id", name="not_itself"),
+        UniqueConstraint("predecessor_id", "successor_id", name="uq_agency_successions_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    predecessor_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    successor_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    effective: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(Text)  # the act: number and date
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    predecessor: Mapped[Agency] = relationship(foreign_keys=[predecessor_id])
+    successor: Mapped[Agency] = relationship(foreign_keys=[successor_id])

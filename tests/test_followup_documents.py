@@ -165,9 +165,10 @@ def test_the_urging_letter_lists_every_overdue_task_and_the_missing_report(datab
                 assert task.deadline_text[1:] in text, task.deadline_text
         assert "Kính gửi: Sở Công Thương." in text
         assert "V/v đôn đốc thực hiện Kế hoạch" in text and "Số: …/" in text
-        assert "Bắc Giang, ngày 11 tháng 01 năm 2027" in text
+        # dated and headed in the province as it is now (KHGEO_PROVINCE_NAME), like the yearly report
+        assert "Bắc Ninh, ngày 11 tháng 01 năm 2027" in text
         assert "Báo cáo năm 2026 về kết quả thực hiện Kế hoạch (hạn 15/12/2026)" in text
-        assert "Nơi nhận:" in text and "UBND TỈNH BẮC GIANG" in text
+        assert "Nơi nhận:" in text and "UBND TỈNH BẮC NINH" in text
 
         output = tmp_path / "don-doc.docx"
         result = app.test_cli_runner().invoke(main, ["letter", "--agency", "sct", "--output", str(output)])

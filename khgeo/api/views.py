@@ -186,14 +186,24 @@ def tasks():
     session = get_session()
     task_filter = task_service.parse_task_filter(session, request.args)
     rows = task_service.list_tasks(session, task_filter, today(), tracking_start())
-    return jsonify({"tasks": [task_service.task_json(row) for row in rows]})
+    return jsonify({"tasks": _with_answers(session, [task_service.task_json(row) for row in rows], rows)})
 
 
 @bp.get("/api/tasks/<task_id>")
 def task(task_id: str):
     session = get_session()
     row = task_service.task_row(session, task_service.get_task(session, task_id), today(), tracking_start())
-    return jsonify(task_service.task_json(row))
+    return jsonify(_with_answers(session, [task_service.task_json(row)], [row])[0])
+
+
+def _with_answers(session, documents: list[dict], rows) -> list[dict]:
+    """Each task's "answering_today": who answers for it today, by name (khgeo.services.units.succession)."""
+    from khgeo.services.units.succession import answering_today
+
+    answers = answering_today(session, [row.task for row in rows], today())
+    for document, row in zip(documents, rows, strict=True):
+        document["answering_today"] = answers.get(row.task.id, [row.task.lead_agency.name])
+    return documents
 
 
 @bp.get("/healthz")

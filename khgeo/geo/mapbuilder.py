@@ -58,14 +58,19 @@ var {{ this.get_name() }} = khgeo.zonesLayer({{ this.options_json }}).addTo({{ t
 class DistrictsLayer(folium.map.Layer):
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = khgeo.districtsLayer({{ this.data_json }}).addTo({{ this._parent.get_name() }});
+var {{ this.get_name() }} = khgeo.districtsLayer({{ this.data_json }}, {{ this.style_json }}){% if this.show %}.addTo({{ this._parent.get_name() }}){% endif %};
 {% endmacro %}
 """)
 
-    def __init__(self, name: str, data_json: str):
-        super().__init__(name=name, overlay=True, control=True, show=True)
+    def __init__(self, name: str, data_json: str, show: bool = True, style: dict | None = None):
+        super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DistrictsLayer"
         self.data_json = escape_json_for_script(data_json)
+        self.style_json = script_json(style or {})
+
+
+# the 2025 communes and wards: thin and solid, so they read apart from the 2022 districts' dashed lines
+UNITS_STYLE = {"color": "#455a64", "weight": 1, "dashArray": None, "fill": False}
 
 
 class BlankBasemap(folium.map.Layer):
@@ -155,6 +160,8 @@ class ZoneMapSpec:
     plugins: bool = True
     height: str = "100%"
     l10n: dict[str, str] = field(default_factory=dict)  # Leaflet's and the plugins' texts (khgeo.localize)
+    # the 2025 communes and wards (issue 13): shown by default, the 2022 districts then a choice in the layers
+    units_json: str | None = None
 
 
 def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapParts:
@@ -174,8 +181,12 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
             spec.tiles_url, attr=spec.tiles_attribution, name=spec.layer_names["basemap"], max_zoom=19
         ).add_to(fmap)
     BlankBasemap(spec.layer_names["no_basemap"], show=not spec.tiles_url).add_to(fmap)
+    if spec.units_json:
+        DistrictsLayer(spec.layer_names["units"], spec.units_json, style=UNITS_STYLE).add_to(fmap)
     if spec.districts_json:
-        DistrictsLayer(spec.layer_names["districts"], spec.districts_json).add_to(fmap)
+        DistrictsLayer(spec.layer_names["districts"], spec.districts_json, show=not spec.units_json).add_to(
+            fmap
+        )
 
     zone_layers: list[ZonesLayer] = []
     for title, source in spec.layers:

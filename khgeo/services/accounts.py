@@ -104,6 +104,7 @@ def create_user(
     display_name: str = "",
     agency: str | None = None,
     actor: User | None = None,
+    units: Sequence[str] = (),
 ) -> User:
     username = username.strip().lower()
     if not USERNAME.match(username):
@@ -116,8 +117,11 @@ def create_user(
     if session.scalars(select(User.id).where(User.username == username)).first():
         raise BadRequest(_l("The username %(name)s is taken.", name=username))
     chosen = resolve_districts(session, list(districts))
-    if role == "field" and not chosen:
-        raise BadRequest(_l("Field staff need at least one district (--district)."))
+    from khgeo.services.units.resolve import resolve_unit  # an area of units of 2022 or 2025 (issue 13)
+
+    chosen_units = list({unit.id: unit for unit in (resolve_unit(session, name) for name in units)}.values())
+    if role == "field" and not chosen and not chosen_units:
+        raise BadRequest(_l("Field staff need at least one unit or district (--unit, --district)."))
     agency_row = None
     if agency:
         agency_row = session.scalars(select(Agency).where(Agency.code == agency.upper())).one_or_none()
@@ -131,6 +135,7 @@ def create_user(
         districts=chosen,
         agency=agency_row,
     )
+    user.units = chosen_units
     session.add(user)
     session.flush()
     record(
@@ -139,7 +144,15 @@ def create_user(
         "user.create",
         "user",
         username,
-        {"role": [None, role], "districts": [None, [d.code for d in chosen]]},
+        {
+            "role": [None, role],
+            "districts": [None, [d.code for d in chosen]],
+            **(
+                {"units": [None, [f"{u.full_name} ({u.code}, {u.period})" for u in chosen_units]]}
+                if units
+                else {}
+            ),
+        },
     )
     return user
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import JSON
@@ -11,35 +9,19 @@ from sqlalchemy.orm import Session
 
 from khgeo.errors import BadRequest
 from khgeo.models import Agency, District
-from khgeo.text import fold
 
 # ~50 m: plenty for an outline drawn under the zones, and 10× fewer vertices than the source
 OVERLAY_TOLERANCE_DEG = 0.0005
 
 
-# unit-type prefixes people write before a district's name, folded: "Huyện Hiệp Hòa", "TP. Bắc Giang", "H. Lục Nam"
-_UNIT_PREFIX = re.compile(r"^(huyen|thanh pho|thi xa|quan|tp|tx|h)\.?\s+")
-
-
-def district_keys(district: District) -> set[str]:
-    """Every way a district may be written, folded: its GSO code, name, full name and name with its unit type."""
-    keys = {district.code, fold(district.name), fold(district.full_name)}
-    if district.unit_type:
-        keys.add(fold(f"{district.unit_type} {district.name}"))
-    return keys
-
-
 def match_district(districts: list[District], raw: str) -> District | None:
-    """The one resolver for "which district is this text?": the GSO code, the name, or the name with its prefix
-    ("Huyện Hiệp Hòa", "huyen hiep hoa", "TP Bắc Giang"), diacritics and case ignored."""
-    folded = fold(str(raw))
-    if not folded:
-        return None
-    candidates = {folded, _UNIT_PREFIX.sub("", folded)}
-    for district in districts:
-        if candidates & district_keys(district):
-            return district
-    return None
+    """ "Which district is this text?": the GSO code, the name, or the name with its prefix ("Huyện Hiệp Hòa",
+    "huyen hiep hoa", "TP Bắc Giang"), diacritics and case ignored. The one unit resolver decides
+    (khgeo.services.units.resolve.candidates), among these districts."""
+    from khgeo.services.units.resolve import candidates
+
+    found = candidates(districts, str(raw))
+    return found[0] if len(found) == 1 else None
 
 
 def resolve_district(session: Session, raw: str) -> District:

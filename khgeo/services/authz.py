@@ -1,7 +1,8 @@
 """Who may do what. Every channel (HTML, JSON, exports, OGC) asks these functions; nothing else decides.
 
 - viewer (officials): read everything but the audit log (a viewer of an agency: its own agency's report only)
-- field (field staff): read; update the status of zones in their assigned districts only
+- field (field staff): read; update the status of zones in their area only (their districts, or their units of
+  2022 or 2025: khgeo/services/units/area.py)
 - planner: read, export, planning views
 - admin (zone board): everything, including users and zone outlines
 Anonymous visitors may read only the public zone data, and only when KHGEO_PUBLIC_READ is on. What each of them
@@ -47,11 +48,15 @@ def can_update_status(user, zone: Zone) -> bool:
         return False
     if user.role == "admin":
         return True
-    return (
-        user.role == "field"
-        and zone.district_id is not None
-        and zone.district_id in {d.id for d in user.districts}
-    )
+    return user.role == "field" and in_area(user, zone)
+
+
+def in_area(user, zone: Zone) -> bool:
+    """Whether the zone lies in the user's area of responsibility: the one check (khgeo.services.units.area)."""
+    from khgeo.services.units.area import in_area as zone_in_area
+
+    user = _user(user)
+    return user is not None and zone_in_area(user, zone)
 
 
 def can_edit_geometry(user) -> bool:

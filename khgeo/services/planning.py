@@ -46,19 +46,29 @@ class WwtpView:
     plan_count: int = PLAN_CLUSTERS_WITHOUT_WWTP
 
 
-def clusters_without_wwtp(session: Session) -> WwtpView:
+GROUPINGS = ("district", "unit")  # by the plan's 2022 district, or by the zone's 2025 commune/ward (issue 13)
+
+
+def group_name(zone: Zone, group: str = "district") -> str:
+    """The name a zone is grouped under: its 2022 district, or its 2025 unit(s) ("—" when unknown)."""
+    if group == "unit":
+        return ", ".join(unit.full_name for unit in zone.current_units) or "—"
+    return zone.district.name if zone.district else "—"
+
+
+def clusters_without_wwtp(session: Session, group: str = "district") -> WwtpView:
     clusters = list(
         session.scalars(
             select(Zone)
             .where(Zone.kind == "CCN", monitored())
-            .options(defer(Zone.geom), selectinload(Zone.district))
+            .options(defer(Zone.geom), selectinload(Zone.district), selectinload(Zone.current_units))
             .order_by(Zone.search_text)
         )
     )
     lacking = [zone for zone in clusters if zone.wwtp_status == "none"]
     groups: dict[str, list[Zone]] = defaultdict(list)
     for zone in lacking:
-        groups[zone.district.name if zone.district else "—"].append(zone)
+        groups[group_name(zone, group)].append(zone)
     by_district = sorted(
         ((name, len(zones), area_total(zones)) for name, zones in groups.items()),
         key=lambda row: (-row[1], row[0]),

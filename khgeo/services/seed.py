@@ -136,6 +136,9 @@ class Seeder:
     def run(self) -> SeedReport:
         districts = self._districts()
         self._communes(districts)
+        from khgeo.services.units.catalogue import load_units  # the units of 2022 and 2025 (issue 13)
+
+        load_units(self.session, self.data_dir, self.report)
         agencies = self._agencies(districts)
         zones = self._zones(districts, agencies)
         self._tasks(agencies, zones)

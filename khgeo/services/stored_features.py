@@ -163,6 +163,10 @@ def sync(execute: Execute) -> bool:
     )
     if not has_column:
         return False
+    # the serialisation reads the zones' units through functions of migration 0020 (khgeo.services.units.sql): a
+    # schema from before it (a restored older dump, before `khgeo db upgrade`) gets its Features after the upgrade
+    if not execute("SELECT to_regprocedure('khgeo_zone_units_label(integer)') IS NOT NULL"):
+        return False
     sql, fingerprint = install_sql()
     installed = execute(
         "SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('khgeo_store_zone_features(integer[])')"

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from khgeo.errors import BadRequest, NotFound
 from khgeo.geo.crs import bbox_envelope
-from khgeo.models import WWTP_STATUSES, ZONE_KINDS, District, Task, Zone
+from khgeo.models import WWTP_STATUSES, ZONE_KINDS, District, Task, Zone, zone_units
 from khgeo.services.admin_units import resolve_district
 from khgeo.text import fold
 
@@ -39,15 +39,24 @@ class ZoneFilter:
     codes: tuple[str, ...] | None = None  # given zones (a zone's or a task's map); not a user-facing filter
     # retired zones: False leaves them out (every listing, by default), True lists only them, None both
     retired: bool | None = False
+    # ?unit=: a unit of 2025 or 2022 as the user wrote it, and the 2025 units it means today (khgeo.services.units)
+    unit: str | None = None
+    unit_ids: tuple[int, ...] | None = None
 
     @property
     def active(self) -> bool:
-        chosen = (self.kind, self.district, self.wwtp, self.q, self.bbox)
+        chosen = (self.kind, self.district, self.wwtp, self.q, self.bbox, self.unit)
         return any(v is not None for v in chosen) or self.retired is not False
 
     def as_args(self) -> dict[str, str]:
         """Query-string form, for links that keep the current filter."""
-        args = {"kind": self.kind, "district": self.district, "wwtp": self.wwtp, "q": self.q}
+        args = {
+            "kind": self.kind,
+            "district": self.district,
+            "wwtp": self.wwtp,
+            "q": self.q,
+            "unit": self.unit,
+        }
         if self.bbox:
             args["bbox"] = ",".join(f"{v:g}" for v in self.bbox)
         args["retired"] = next((k for k, v in RETIRED_VALUES.items() if v is self.retired), None)
@@ -91,6 +100,12 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
     district = None
     if raw := (args.get("district") or "").strip():
         district = resolve_district_code(session, raw)
+    unit, unit_ids = None, None
+    if raw := (args.get("unit") or "").strip()[:MAX_QUERY_LENGTH]:
+        from khgeo.services.units.resolve import resolve_today_ids
+
+        unit, (_, ids) = raw, resolve_today_ids(session, raw)
+        unit_ids = tuple(sorted(ids))
     q = (args.get("q") or "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise BadRequest(
@@ -110,6 +125,8 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> ZoneFilter:
         q=fold(q) or None,
         bbox=bbox,
         retired=RETIRED_VALUES.get(retired, False),
+        unit=unit,
+        unit_ids=unit_ids,
     )
 
 
@@ -138,6 +155,9 @@ def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
             Zone.district_id
             == select(District.id).where(District.code == zone_filter.district).scalar_subquery()
         )
+    if zone_filter.unit_ids is not None:  # the zones lying today in one of these 2025 units
+        placed = select(zone_units.c.zone_id).where(zone_units.c.unit_id.in_(zone_filter.unit_ids))
+        query = query.where(Zone.id.in_(placed))
     if zone_filter.wwtp == "unknown":
         query = query.where(Zone.wwtp_status.is_(None))
     elif zone_filter.wwtp:
@@ -157,7 +177,8 @@ def apply_filter(query: Select, zone_filter: ZoneFilter) -> Select:
 
 def list_zones(session: Session, zone_filter: ZoneFilter = ZoneFilter()) -> list[Zone]:
     """The zones for a list: their outlines are not read (``Zone.has_outline`` says whether there is one)."""
-    query = apply_filter(select(Zone).options(defer(Zone.geom), selectinload(Zone.district)), zone_filter)
+    options = (defer(Zone.geom), selectinload(Zone.district), selectinload(Zone.current_units))
+    query = apply_filter(select(Zone).options(*options), zone_filter)
     return list(session.scalars(query.order_by(Zone.kind.desc(), Zone.search_text)))
 
 
@@ -199,6 +220,11 @@ def _feature_properties():
         District.code,
         "communes",
         Zone.communes,
+        # the zone's 2025 unit(s) and their label with the plan's 2022 units (khgeo.services.units; migration 0020)
+        "units",
+        func.khgeo_zone_units_label(Zone.id),
+        "unit_codes",
+        func.khgeo_zone_unit_codes(Zone.id),
         "area_ha",
         Zone.stated_area_ha,
         "computed_area_ha",

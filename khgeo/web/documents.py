@@ -40,6 +40,11 @@ def heavy_document(name: str, allowed: Callable[[object], bool]) -> Callable:
                 "args": sorted(request.args.items(multi=True)),
                 "locale": str(get_locale()),
                 "today": today().isoformat(),
+                # documents name the province now and the issuing body from settings (issue 13)
+                "naming": [
+                    current_app.config.get(k)
+                    for k in ("KHGEO_PROVINCE_NAME", "KHGEO_FORMER_PROVINCE_NAME", "KHGEO_REPORT_ISSUER")
+                ],
             }
             key = documents.cache_key(name, params, documents.data_version(session))
             documents.generating(session, key)

@@ -14,6 +14,7 @@ from khgeo.geo.mapbuilder import MapParts, ZoneMapSpec, build_outline_editor, bu
 from khgeo.models import ZONE_KINDS
 from khgeo.services.admin_units import districts_overlay_json
 from khgeo.services.indicators import Indicator
+from khgeo.services.units.catalogue import units_overlay_json
 from khgeo.services.zones import ZoneFilter, feature_collection_json
 
 
@@ -99,6 +100,7 @@ def _layer_names() -> dict[str, str]:
         "basemap": _("OpenStreetMap basemap"),
         "no_basemap": _("No basemap"),
         "districts": _("Districts (2022)"),
+        "units": _("Communes and wards (since 01/07/2025)"),
     }
 
 
@@ -130,6 +132,7 @@ def zone_map(
         popup_url=url_for("web.zone_popup", code="__code__"),
         layers=layers,
         districts_json=districts_overlay_json(session),
+        units_json=units_overlay_json(session),
         bounds=bounds,
         tiles_url=current_app.config["KHGEO_TILES_URL"],
         tiles_attribution=current_app.config["KHGEO_TILES_ATTRIBUTION"],

@@ -34,7 +34,8 @@ def _days(default: int = planning.DEFAULT_STALLED_DAYS) -> int:
 @bp.get("/planning")
 def planning_page():
     session = get_session()
-    wwtp = planning.clusters_without_wwtp(session)
+    group = request.args.get("group") if request.args.get("group") in planning.GROUPINGS else "district"
+    wwtp = planning.clusters_without_wwtp(session, group)
     codes = [zone.code for zone in wwtp.clusters if zone.has_outline]
     parts = (
         zones_overview_map(
@@ -47,6 +48,7 @@ def planning_page():
     return render_template(
         "planning.html",
         wwtp=wwtp,
+        group=group,
         parts=parts,
         ranking=planning.infrastructure_ranking(session),
         stalled=planning.stalled_clearance(session, days, today()),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -138,6 +138,12 @@ def report_attachment(year: int, agency_code: str):
 def consolidated_report(year: int, fmt: str):
     if fmt not in ("docx", "xlsx"):
         abort(404)
-    data = report_data.gather(get_session(), year, today(), tracking_start())
+    from khgeo.services.units.naming import report_issuer  # the province now, from settings (issue 13)
+
+    issuer = report_issuer(current_app.config)
+    group = (
+        "unit" if request.args.get("group") == "unit" else "district"
+    )  # zones by 2025 unit or 2022 district
+    data = report_data.gather(get_session(), year, today(), tracking_start(), issuer, group)
     body, mimetype = (render_docx(data), DOCX) if fmt == "docx" else (render_xlsx(data), XLSX)
     return attachment(body, content_type=mimetype, name=f"bao-cao-nq24-{year}.{fmt}")

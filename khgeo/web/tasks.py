@@ -17,6 +17,7 @@ from khgeo.services import tasks as task_service
 from khgeo.services.admin_units import list_agencies
 from khgeo.services.indicators import get_indicator
 from khgeo.services.reports import cycle as reporting
+from khgeo.services.units import succession
 from khgeo.services.zones import ZoneFilter, list_zones, zone_bounds
 from khgeo.text import parse_date
 from khgeo.web import bp
@@ -34,6 +35,7 @@ def task_register():
     return render_template(
         "tasks/list.html",
         rows=rows,
+        answering=succession.answering_today(session, [row.task for row in rows], today()),
         task_filter=task_filter,
         agencies=agencies,
         sections=task_service.task_sections(session),
@@ -87,6 +89,7 @@ def task_page(task_id: str):
         "tasks/task.html",
         row=row,
         task=task,
+        answering=succession.answering_today(session, [task], today()),
         form=form,
         errors=errors,
         parts=parts,
@@ -119,6 +122,7 @@ def agency_page(code: str):
     return render_template(
         "tasks/agency.html",
         agency=agency,
+        predecessors=succession.predecessor_ids(session, agency, today()),
         rows=rows,
         report=report,
         year=year,

@@ -214,10 +214,13 @@
     return layer;
   }
 
-  function districtsLayer(collection) {
+  // a boundary layer: the 2022 districts (dashed) or, with its own style, the 2025 communes and wards
+  function districtsLayer(collection, style) {
+    var base = { color: '#5d4037', weight: 1.5, dashArray: '6 4', fill: false };
+    Object.keys(style || {}).forEach(function (key) { base[key] = style[key]; });
     return L.geoJSON(collection, {
       interactive: true,
-      style: function () { return { color: '#5d4037', weight: 1.5, dashArray: '6 4', fill: false }; },
+      style: function () { return base; },
       onEachFeature: function (feature, featureLayer) {
         featureLayer.bindTooltip(function () { return el('span', feature.properties.name); }, { sticky: true });
       }

@@ -2,7 +2,7 @@
 data, and a version token for the parcel tiles' ETags
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-11-28 03:00:00
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

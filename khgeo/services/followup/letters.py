@@ -1,6 +1,6 @@
 """The urging letter (công văn đôn đốc) to an agency, as a DOCX in the form of Nghị định 30/2020/NĐ-CP.
 
-Heading: the parent body and the issuer (settings KHGEO_LETTER_PARENT_BODY, KHGEO_LETTER_ISSUER), "Số: …/…" left
+Heading: the parent body and the issuer (as the yearly report's: KHGEO_PROVINCE_NAME, KHGEO_REPORT_ISSUER), "Số: …/…" left
 for the clerk, the subject line "V/v đôn đốc thực hiện Kế hoạch …" under it; the national title, the motto and
 the place and date in words on the right. Then "Kính gửi", the agency's overdue tasks with their deadlines as the
 plan wrote them (deadline_text) and the yearly reports it has not sent, the request, "Nơi nhận" and the signature
@@ -100,17 +100,19 @@ def render(letter: Letter, settings: Mapping[str, Any]) -> bytes:
 
     from khgeo.services.reports import docx_layout as layout
     from khgeo.services.reports.wording import place_date
+    from khgeo.services.units.naming import report_issuer
 
     document = Document()
     layout.setup_styles(document)
     layout.setup_page(document)
     document.core_properties.title = f"{SUBJECT} – {letter.agency.name}"
     document.core_properties.language = "vi-VN"
-    issuer = settings.get("KHGEO_LETTER_ISSUER") or layout.ISSUER
+    heading = report_issuer(settings)  # the yearly report's issuer: one setting names both documents' issuer
+    issuer = heading.body
 
     left_mm, right_mm = 65, 100
     left, right = layout.two_columns(document, (left_mm, right_mm))
-    layout.add_line(left, settings.get("KHGEO_LETTER_PARENT_BODY") or layout.PROVINCE_BODY, size=13)
+    layout.add_line(left, heading.parent, size=13)
     layout.add_line(left, issuer, size=13, bold=True)
     layout.add_rule(left, 28, left_mm)
     layout.add_line(left, NUMBER, size=13)
@@ -118,7 +120,7 @@ def render(letter: Letter, settings: Mapping[str, Any]) -> bytes:
     layout.add_line(right, layout.NATIONAL_TITLE, size=12.5, bold=True)
     layout.add_line(right, layout.MOTTO, size=13.5, bold=True)
     layout.add_rule(right, 62, right_mm)
-    layout.add_line(right, place_date(letter.today), size=14, italic=True)
+    layout.add_line(right, place_date(letter.today, heading.place), size=14, italic=True)
 
     layout.add_line(document, "", size=8)
     layout.add_line(document, f"Kính gửi: {letter.agency.name}.", size=14, after=6)

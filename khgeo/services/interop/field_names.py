@@ -14,6 +14,8 @@ kind                 kind       Loại
 district             district   Huyện
 district_code        dist_code  Mã huyện
 communes             communes   Xã
+units                units      Đơn vị hành chính (từ 01/7/2025)
+unit_codes           unit_codes Mã đơn vị (từ 01/7/2025)
 aliases              aliases    Tên khác
 area_ha              area_ha    Diện tích quy hoạch (ha)
 computed_area_ha     comp_ha    Diện tích theo ranh giới (ha)
@@ -71,6 +73,9 @@ EXPORT_COLUMNS: tuple[Column, ...] = (
     Column("district", "Huyện", "district", "district", "text"),
     Column("district_code", "Mã huyện", "dist_code", "district", "text"),
     Column("communes", "Xã", "communes", "communes", "list"),
+    # the zone's 2025 unit(s) with the plan's 2022 units, and their codes (khgeo.services.units; read-only)
+    Column("units", "Đơn vị hành chính (từ 01/7/2025)", "units", None, "text"),
+    Column("unit_codes", "Mã đơn vị (từ 01/7/2025)", "unit_codes", None, "list"),
     Column("aliases", "Tên khác", "aliases", "aliases", "list"),
     Column("area_ha", "Diện tích quy hoạch (ha)", "area_ha", "stated_area_ha", "number", "#,##0.00"),
     Column("computed_area_ha", "Diện tích theo ranh giới (ha)", "comp_ha", None, "number", "#,##0.00"),

@@ -183,6 +183,11 @@ class Zones:
         "kind": _l("KCN (industrial zone) or CCN (industrial cluster)"),
         "district": _l("district (2022 units): GSO code or name, diacritics and case ignored"),
         "wwtp_status": _l("wastewater treatment: %(values)s", values=", ".join(WWTP_FILTER_VALUES)),
+        # the property "units" names the zone's 2025 unit(s); the filter takes any unit of 2025 or 2022
+        "units": _l(
+            "administrative unit of 2025 or 2022 (a 2022 unit means the 2025 units now covering it): code or name, "
+            "diacritics and case ignored"
+        ),
     }
     feature_id = _l("the zone's code, e.g. kcn-van-trung")
     html_columns: tuple[str, ...] = (
@@ -198,10 +203,10 @@ class Zones:
     def _filter(self, session: Session, filters: dict[str, str], bbox: Bbox | None) -> ZoneFilter:
         try:
             # the OGC queryable wwtp_status is the map's and /api/zones' wwtp filter
-            args = {"kind": filters.get("kind", ""), "district": filters.get("district", "")}
+            args = {k: filters.get(k, "") for k in ("kind", "district")} | {"unit": filters.get("units", "")}
             zone_filter = parse_filter(session, {**args, "wwtp": filters.get("wwtp_status", "")})
         except BadRequest as exc:
-            name = "wwtp_status" if exc.field == "wwtp" else exc.field
+            name = {"wwtp": "wwtp_status", "unit": "units"}.get(exc.field or "", exc.field)
             raise InvalidParameter(exc.message, field=name) from None
         if bbox is not None:
             if bbox.empty:

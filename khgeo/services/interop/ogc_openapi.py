@@ -124,6 +124,13 @@ PARAMETERS = {
         "Wastewater treatment status; unknown: not reported.",
         {"type": "string", "enum": list(WWTP_FILTER_VALUES)},
     ),
+    "units": _query(
+        "units",
+        "An administrative unit of 2025 or 2022 (code or name, diacritics and case ignored; a 2022 unit means the "
+        "2025 units now covering it): the zones lying in it today. Unknown or ambiguous: 400.",
+        {"type": "string", "maxLength": 100},
+        example="Phường Nếnh",
+    ),
     "code": _query(
         "code",
         "The district's GSO code.",
@@ -155,6 +162,8 @@ ZONE_PROPERTIES = {
         "district": STRING_OR_NULL,
         "district_code": STRING_OR_NULL,
         "communes": {"type": "array", "items": {"type": "string"}, "nullable": True},
+        "units": STRING_OR_NULL,  # the 2025 unit(s) with the plan's 2022 units (issue 13)
+        "unit_codes": {"type": "array", "items": {"type": "string"}, "nullable": True},
         "area_ha": NUMBER_OR_NULL,
         "computed_area_ha": NUMBER_OR_NULL,
         "clearance_pct": NUMBER_OR_NULL,

@@ -66,7 +66,7 @@ def board_deadline(session: Session, year: int) -> dt.date:
     return yearly_due_date(session.get_one(Task, BOARD_REPORT_TASK), year)
 
 
-def reporting_agencies(session: Session) -> list[Agency]:
+def reporting_agencies(session: Session, on: dt.date | None = None) -> list[Agency]:
     """Agencies that owe a yearly report: every department and district committee the plan gives work to.
 
     The collective "UBND các huyện, thành phố" stands for each district committee; the board receives the
@@ -76,8 +76,16 @@ def reporting_agencies(session: Session) -> list[Agency]:
     with_tasks |= set(session.scalars(select(task_coordinators.c.agency_id)))
     agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
     collective_has_tasks = any(a.kind == "district_committees" and a.id in with_tasks for a in agencies)
+    # agencies over time: on the day, a succeeded agency's work is its successor's (khgeo.services.units)
+    from khgeo.services.units import succession
+
+    day = on or clock.today()
+    with_tasks = {now for ids in succession.current_ids(session, with_tasks, day).values() for now in ids}
+    gone = succession.succeeded_ids(session, day)
     owing = []
     for agency in agencies:
+        if agency.id in gone:
+            continue
         if agency.kind in ("department", "police") and agency.id in with_tasks:
             owing.append(agency)
         elif agency.kind == "district_committee" and (collective_has_tasks or agency.id in with_tasks):
@@ -136,7 +144,7 @@ def cycle_status(session: Session, year: int, today: dt.date) -> CycleStatus:
         board_deadline=board_deadline(session, year),
         agencies=[
             AgencyStatus(agency=a, report=reports.get(a.id), deadline=deadline)
-            for a in reporting_agencies(session)
+            for a in reporting_agencies(session, deadline)
         ],
     )
 
@@ -146,6 +154,9 @@ def agency_tasks(session: Session, agency: Agency) -> list[Task]:
     ids = {agency.id}
     if agency.kind == "district_committee":
         ids |= set(session.scalars(select(Agency.id).where(Agency.kind == "district_committees")))
+    from khgeo.services.units import succession  # and the tasks of the agencies it succeeds, today
+
+    ids |= succession.predecessor_ids(session, agency, clock.today())
     coordinated = select(task_coordinators.c.task_id).where(task_coordinators.c.agency_id.in_(ids))
     query = (
         select(Task).where((Task.lead_agency_id.in_(ids)) | Task.id.in_(coordinated)).order_by(Task.position)

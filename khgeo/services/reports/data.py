@@ -111,6 +111,17 @@ class AgencyLine:
         return self.late or self.submitted_at is None
 
 
+@dataclass(frozen=True)
+class ReportIssuer:
+    """Who issues the report, where, and the area it covers: from settings (khgeo.services.units.naming); these
+    defaults are the plan's own (2022) wording."""
+
+    parent: str = "UBND TỈNH BẮC GIANG"
+    body: str = "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP"
+    place: str = "Bắc Giang"
+    area: str = ""  # "tỉnh Bắc Ninh — địa bàn tỉnh Bắc Giang cũ", under the title
+
+
 @dataclass
 class ReportData:
     year: int
@@ -123,6 +134,10 @@ class ReportData:
     overdue: list[TaskLine]
     agencies: list[AgencyLine]
     districts: list[tuple[str, BaseGeometry]]  # for the map figure
+    issuer: ReportIssuer = field(default_factory=ReportIssuer)
+    # zones grouped by their 2022 district (the plan's) or their 2025 commune/ward ("unit"): ZoneLine.district then
+    # holds the unit(s), and the zones are ordered by them
+    grouped_by: str = "district"
 
     @property
     def tasks(self) -> list[TaskLine]:
@@ -200,7 +215,7 @@ def _figures(entry, row) -> Figures | None:
     )
 
 
-def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
+def _zone_lines(session: Session, year: int, group: str = "district") -> list[ZoneLine]:
     """Every monitored zone with its figures at the start and end of ``year``: two queries whatever the length of
     the history (the start and end entries are chosen by the database)."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -215,7 +230,9 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
         .subquery("counts")
     )
     entries = (before, first, upto)
-    query = select(Zone, counts.c.updates).options(selectinload(Zone.district))
+    query = select(Zone, counts.c.updates).options(
+        selectinload(Zone.district), selectinload(Zone.current_units)
+    )
     for entry in entries:
         query = query.add_columns(*(column.label(f"{entry.name}_{column.name}") for column in entry.c))
         query = query.outerjoin(entry, entry.c.zone_id == Zone.id)
@@ -232,7 +249,11 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
                 code=zone.code,
                 name=zone.name,
                 kind=zone.kind,
-                district=zone.district.name if zone.district else "",
+                district=(
+                    ", ".join(unit.full_name for unit in zone.current_units)
+                    if group == "unit"
+                    else (zone.district.name if zone.district else "")
+                ),
                 start=_figures(before, row) or _figures(first, row) or Figures(),
                 end=_figures(upto, row) or Figures(),
                 updates_in_year=row.updates or 0,
@@ -240,10 +261,19 @@ def _zone_lines(session: Session, year: int) -> list[ZoneLine]:
                 geometry_source=zone.geometry_source,
             )
         )
+    if group == "unit":  # grouped: the zones of one commune/ward together (no unit known: last)
+        lines.sort(key=lambda line: (line.district == "", line.district))
     return lines
 
 
-def gather(session: Session, year: int, today: dt.date, tracking_start: dt.date | None = None) -> ReportData:
+def gather(
+    session: Session,
+    year: int,
+    today: dt.date,
+    tracking_start: dt.date | None = None,
+    issuer: ReportIssuer | None = None,
+    group: str = "district",
+) -> ReportData:
     """The report's content for ``year``; NoReportData when nothing was recorded for it."""
     reporting.check_year(year, today)
     as_of = min(today, dt.date(year, 12, 31))
@@ -335,9 +365,11 @@ def gather(session: Session, year: int, today: dt.date, tracking_start: dt.date 
         title=REPORT_TITLE,
         agency_deadline=cycle.agency_deadline,
         board_deadline=cycle.board_deadline,
-        zones=_zone_lines(session, year),
+        zones=_zone_lines(session, year, group),
         sections=[(key, title, tasks) for key, (title, tasks) in sections.items()],
         overdue=[line for line in lines if line.status == "overdue"],
         agencies=agencies,
         districts=districts,
+        issuer=issuer or ReportIssuer(),
+        grouped_by=group,
     )

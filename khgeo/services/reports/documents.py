@@ -28,10 +28,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from khgeo.errors import KhgeoError
-from khgeo.models import (
+from khgeo.models import (  # issue 13
     Agency,
     AgencyReport,
     AgencyReportItem,
+    AgencySuccession,
     Commune,
     District,
     DocumentCache,
@@ -42,6 +43,7 @@ from khgeo.models import (
     ZoneUpdate,
     task_coordinators,
     task_zones,
+    zone_units,
 )
 
 # every table a generated document may read (not photos, users, the audit log or login attempts)
@@ -57,6 +59,9 @@ FEEDS = (
     TaskProgress.__table__,
     AgencyReport.__table__,
     AgencyReportItem.__table__,
+    # the reporting cycle routes to successor agencies, planning groups zones by their units (issue 13)
+    AgencySuccession.__table__,
+    zone_units,
 )
 WINDOW = dt.timedelta(minutes=10)
 KEEP = dt.timedelta(days=7)  # entries not made again for a week are dropped

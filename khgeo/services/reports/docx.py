@@ -22,10 +22,8 @@ from docx.shared import Mm, Pt
 from khgeo.services.reports.data import ReportData, TaskLine, ZoneLine
 from khgeo.services.reports.docx_layout import (
     DOCUMENT_NUMBER,
-    ISSUER,
     MOTTO,
     NATIONAL_TITLE,
-    PROVINCE_BODY,
     RECIPIENTS,
     SIGNER_TITLE,
     TEXT_WIDTH_MM,
@@ -71,20 +69,24 @@ def _masthead(document: DocxDocument, data: ReportData) -> None:
     """Issuer | national title, motto and place/date, as a two-column borderless table."""
     left_mm, right_mm = 65, 100  # the national title must hold on one line
     left, right = two_columns(document, (left_mm, right_mm))
-    add_line(left, PROVINCE_BODY, size=13)
-    add_line(left, ISSUER, size=13, bold=True)
+    add_line(
+        left, data.issuer.parent, size=13
+    )  # from settings (ReportIssuer); PROVINCE_BODY, ISSUER: the plan's
+    add_line(left, data.issuer.body, size=13, bold=True)
     add_rule(left, 28, left_mm)
     add_line(left, DOCUMENT_NUMBER, size=13)
     add_line(right, NATIONAL_TITLE, size=12.5, bold=True)
     add_line(right, MOTTO, size=13.5, bold=True)
     add_rule(right, 62, right_mm)
-    add_line(right, place_date(data.as_of), size=14, italic=True)
+    add_line(right, place_date(data.as_of, data.issuer.place), size=14, italic=True)
 
 
 def _title(document: DocxDocument, data: ReportData) -> None:
     add_line(document, "", size=8)
     add_line(document, "BÁO CÁO", size=14, bold=True, after=0)
     add_line(document, f"{data.title} năm {data.year}", size=14, bold=True)
+    if data.issuer.area:  # the province as it is now and the former one (issue 13)
+        add_line(document, f"({data.issuer.area})", size=13, italic=True)
     add_rule(document, 45, TEXT_WIDTH_MM)
     add_line(document, "", size=6)
 
@@ -149,7 +151,7 @@ def _zones(document: DocxDocument, data: ReportData) -> None:
         "STT",
         "Tên khu, cụm công nghiệp",
         "Loại",
-        "Huyện, TP",
+        "Xã, phường (từ 01/7/2025)" if data.grouped_by == "unit" else "Huyện, TP",
         "GPMB (%)",
         "XLNT",
         "Hạ tầng (%)",
@@ -328,7 +330,8 @@ def render_docx(data: ReportData) -> bytes:
     setup_styles(document)
     setup_page(document)
     document.core_properties.title = f"{data.title} năm {data.year}"
-    document.core_properties.author = "Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"
+    area = f" — {data.issuer.area}" if data.issuer.area else " tỉnh Bắc Giang"
+    document.core_properties.author = f"Ban Quản lý các khu công nghiệp{area}"
     document.core_properties.language = "vi-VN"
     _masthead(document, data)
     _title(document, data)

@@ -57,10 +57,10 @@ def fmt_date(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else MISSING
 
 
-def place_date(day: dt.date) -> str:
+def place_date(day: dt.date, place: str = PLACE) -> str:
     """ "Bắc Giang, ngày 05 tháng 01 năm 2026" (NĐ 30/2020, Phụ lục I: a zero before days under 10 and months 1, 2)."""
     month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
-    return f"{PLACE}, ngày {day.day:02d} tháng {month} năm {day.year}"
+    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
 def sentence_case(text: str) -> str:

@@ -164,7 +164,12 @@ def _zone_sheet(sheet: Worksheet, data: ReportData) -> None:
         )
         for number, zone in enumerate(data.zones, start=1)
     ]
-    _write_table(sheet, ZONE_COLUMNS, rows)
+    columns: tuple[TableColumn, ...] = ZONE_COLUMNS
+    if data.grouped_by == "unit":  # the zones' 2025 communes/wards instead of the plan's districts (issue 13)
+        columns = tuple(
+            _column("Xã, phường (từ 01/7/2025)") if c.header == "Huyện, thành phố" else c for c in columns
+        )
+    _write_table(sheet, columns, rows)
 
 
 TASK_COLUMNS = (
