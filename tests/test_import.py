@@ -792,7 +792,7 @@ def test_kml_and_kmz_placemarks_match_by_name_and_bring_their_outline(app, db, t
 
 
 def test_large_files_show_progress(app, db, tmp_path, monkeypatch):
-    from khgeo import cli_transfer
+    from khgeo.cli import transfer as cli_transfer
 
     monkeypatch.setattr(cli_transfer, "PROGRESS_MIN_FEATURES", 2)
     path = geojson_file(

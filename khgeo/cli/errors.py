@@ -1,6 +1,6 @@
 """How the ``khgeo`` command reports a failure: one line in the user's language, a non-zero exit, no traceback.
 
-The root command group (khgeo/cli.py) hands every exception escaping a command to :func:`as_cli_error`, so no
+The root command group (khgeo/cli/__init__.py) hands every exception escaping a command to :func:`as_cli_error`, so no
 command converts errors itself. Messages are rendered in the app's default language (``KHGEO_DEFAULT_LOCALE``)
 inside the app context, where the lazy translations of the services can be resolved.
 """
