@@ -33,7 +33,7 @@ from khgeo.services import accounts, authz
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # reachable without logging in, whatever KHGEO_PUBLIC_READ says
-OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz"}
+OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz", "web.service_worker", "web.web_manifest"}
 SESSION_KEY = "sid"  # the cookie's entry holding the server-side session key
 
 
@@ -242,6 +242,8 @@ def _content_security_policy(tiles: str) -> str:
             "style-src 'self' 'unsafe-inline'",
             f"img-src 'self' data: blob: {tiles}".strip(),
             "connect-src 'self'",
+            "worker-src 'self'",  # the offline worker, /sw.js (khgeo/web/offline.py)
+            "manifest-src 'self'",
             "font-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",

@@ -20,6 +20,9 @@ from khgeo.web import bp
 from khgeo.web.forms import CsrfForm
 from khgeo.web.geometry import edit_outline
 
+QUEUE_CLIENT = (
+    "khgeo-queue"  # X-Requested-With of a save sent from the offline queue (static/js/offline/sync.js)
+)
 FORM_FIELDS = (
     "as_of",
     "clearance_area_ha",
@@ -111,8 +114,9 @@ def zone_update(code: str):
         return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
     if not saved.replayed:  # a resend of a save that already went through: nothing to do
         session.commit()
-    flash(_("Saved."), "success")
-    return _saved(zone.code)
+    if request.headers.get("X-Requested-With") != QUEUE_CLIENT:  # the phone's queue says so itself
+        flash(_("Saved."), "success")
+    return _saved(zone.code, zone.version)
 
 
 def _form_version() -> int:
@@ -123,12 +127,13 @@ def _form_version() -> int:
         abort(400)
 
 
-def _saved(code: str):
+def _saved(code: str, version: int):
     """Back to the zone page. The form's script asks for the address instead of following the redirect, so
     the "Saved." message is shown on the page the user lands on rather than consumed by a hidden request."""
     target = url_for("web.zone_page", code=code)
-    if request.headers.get("X-Requested-With") == "khgeo-form":
-        return jsonify({"saved": True, "location": target})
+    if request.headers.get("X-Requested-With") in ("khgeo-form", QUEUE_CLIENT):
+        # the version lets a phone's queue send its next update of this zone on top of this one
+        return jsonify({"saved": True, "location": target, "version": version})
     return redirect(target, 303)
 
 

@@ -1,0 +1,488 @@
+/* The installable, offline app in the page: registers the worker (sw.js), tells it who is signed in, keeps the
+ * user's area on the phone, shows "Chờ gửi (n)", sends the queue (sync.js) on opening and when the network
+ * returns, the offline panel (/offline) with its conflicts, the install button, and the logout warning.
+ * Every string comes from the JSON block base.html renders (#khgeo-offline-strings), in the user's language.
+ */
+(function () {
+  'use strict';
+  var root = document.getElementById('khgeo-offline');
+  if (!root || !window.indexedDB || !window.khgeoQueue) { return; }
+  var queue = window.khgeoQueue;
+  var strings = JSON.parse(document.getElementById('khgeo-offline-strings').textContent);
+  var userId = root.getAttribute('data-user');
+  var LAST_USER = 'khgeo-last-user';
+  var NOTICE = 'khgeo-queued-notice';
+  var USER_CACHE = 'khgeo-u';
+  var ready = Promise.resolve(null);  // the worker, once it knows the user
+
+  function say(name, values) {
+    return (strings[name] || name).replace(/\{(\w+)\}/g, function (_all, key) {
+      return values && values[key] !== undefined ? values[key] : '';
+    });
+  }
+
+  function metaKey(id) { return 'khgeo-offline-u' + id; }
+  function readMeta(id) {
+    try { return JSON.parse(localStorage.getItem(metaKey(id)) || 'null'); } catch (e) { return null; }
+  }
+  function writeMeta(id, meta) {
+    try { localStorage.setItem(metaKey(id), JSON.stringify(meta)); } catch (e) { /* storage full */ }
+  }
+
+  function when(iso) {
+    var date = new Date(iso);
+    function two(n) { return (n < 10 ? '0' : '') + n; }
+    return two(date.getDate()) + '/' + two(date.getMonth() + 1) + '/' + date.getFullYear() + ' ' +
+      two(date.getHours()) + ':' + two(date.getMinutes());
+  }
+
+  function size(bytes) {
+    var units = ['B', 'KB', 'MB', 'GB'];
+    var value = bytes;
+    var unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return value.toLocaleString('vi-VN', { maximumFractionDigits: unit ? 1 : 0 }) + ' ' + units[unit];
+  }
+
+  /* -- the worker ------------------------------------------------------------------------------------- */
+  function tellWorker(message) {
+    if (!('serviceWorker' in navigator)) { return Promise.resolve(); }
+    return navigator.serviceWorker.ready.then(function (registration) {
+      return new Promise(function (resolve) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function () { resolve(registration); };
+        registration.active.postMessage(message, [channel.port2]);
+        setTimeout(function () { resolve(registration); }, 3000);
+      });
+    });
+  }
+
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register(root.getAttribute('data-worker'), { scope: '/' }).catch(function () {
+      /* no worker (private mode, an old browser): the app still works online */
+    });
+    navigator.serviceWorker.addEventListener('message', function (event) {
+      if (event.data && event.data.type === 'queue-changed') { afterSync(event.data.report); }
+    });
+    if (userId) { ready = tellWorker({ type: 'user', userId: userId }); }
+  }
+  if (userId) {
+    try { localStorage.setItem(LAST_USER, userId); } catch (e) { /* ignore */ }
+  }
+
+  /* -- the user's area on the phone ------------------------------------------------------------------- */
+  function fetchState() {
+    return fetch(root.getAttribute('data-state'), {
+      credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' }
+    }).then(function (response) {
+      var type = response.headers.get('Content-Type') || '';
+      if (!response.ok || type.indexOf('application/json') !== 0) { throw new Error('signed out'); }
+      return response.json();
+    });
+  }
+
+  function measure(cache) {
+    return cache.keys().then(function (requests) {
+      return Promise.all(requests.map(function (request) {
+        return cache.match(request).then(function (response) { return response.blob(); })
+          .then(function (blob) { return blob.size; });
+      })).then(function (sizes) {
+        return { count: requests.length, bytes: sizes.reduce(function (a, b) { return a + b; }, 0) };
+      });
+    });
+  }
+
+  /* Download every page of the area into the user's cache (the worker answers with them offline). */
+  function download(force, progress) {
+    if (!userId || !window.caches || !navigator.onLine) { return Promise.resolve(readMeta(userId)); }
+    return ready.then(fetchState).then(function (state) {
+      if (String(state.user) !== userId) { throw new Error('another user'); }
+      var meta = readMeta(userId);
+      if (!force && meta && meta.version === state.version) { return meta; }
+      return caches.open(USER_CACHE + userId).then(function (cache) {
+        var done = 0;
+        var urls = state.urls.slice();
+        function one() {
+          var url = urls.shift();
+          if (url === undefined) { return Promise.resolve(); }
+          return fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then(function (response) {
+            done += 1;
+            if (progress) { progress(done, state.urls.length); }
+            if (response.ok && !response.redirected && response.headers.get('X-Khgeo-Offline') === 'keep' &&
+                response.headers.get('X-Khgeo-User') === userId) {
+              return cache.put(url, response);
+            }
+            return null;
+          }).then(one);
+        }
+        // two at a time: quick on a phone's network, gentle on the server
+        return Promise.all([one(), one()]).then(function () { return measure(cache); }).then(function (stored) {
+          var fresh = { version: state.version, refreshedAt: new Date().toISOString(), count: stored.count, bytes: stored.bytes };
+          writeMeta(userId, fresh);
+          return fresh;
+        });
+      });
+    }).then(function (meta) {
+      if (meta) { document.documentElement.setAttribute('data-offline-ready', meta.version); }
+      return meta;
+    });
+  }
+
+  /* -- the queue -------------------------------------------------------------------------------------- */
+  function showCount() {
+    var indicator = document.getElementById('khgeo-queue');
+    if (!indicator || !userId) { return Promise.resolve([]); }
+    return queue.all(userId).then(function (items) {
+      var stuck = items.filter(function (item) { return item.state !== 'pending'; }).length;
+      indicator.textContent = say('waiting', { n: items.length }) + (stuck ? ' · ' + say('conflicts', { n: stuck }) : '');
+      indicator.hidden = items.length === 0;
+      indicator.classList.toggle('has-conflicts', stuck > 0);
+      document.documentElement.setAttribute('data-queue', String(items.length));
+      return items;
+    });
+  }
+
+  function banner(text, link) {
+    var element = document.getElementById('khgeo-offline-banner');
+    element.textContent = text;
+    if (link) {
+      var anchor = document.createElement('a');
+      anchor.href = link.href;
+      anchor.textContent = link.text;
+      element.appendChild(document.createTextNode(' '));
+      element.appendChild(anchor);
+    }
+    element.hidden = !text;
+  }
+
+  function afterSync(report) {
+    return showCount().then(function (items) {
+      if (report && report.signedOut && items.length) {
+        banner(say('login', { n: items.length }), { href: root.getAttribute('data-login'), text: say('login_link') });
+      } else if (report && report.sent) {
+        banner(say('sent', { n: report.sent }));
+      }
+      document.documentElement.setAttribute('data-synced', String(Date.now()));
+      renderPanel();
+      return report;
+    });
+  }
+
+  var syncing = null;
+  function sync() {
+    if (!userId || !navigator.onLine) { return Promise.resolve(null); }
+    if (!syncing) {
+      syncing = window.khgeoSync.run(userId).then(afterSync, function () { return null; })
+        .then(function (report) { syncing = null; return report; });
+    }
+    return syncing;
+  }
+
+  function askBackgroundSync() {
+    if (!('serviceWorker' in navigator)) { return; }
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.sync) { return registration.sync.register('khgeo-queue'); }
+      return null;
+    }).catch(function () { /* no Background Sync: the online event and the next opening send it */ });
+  }
+
+  /* -- photos: made smaller on the phone before they wait in the queue -------------------------------- */
+  var MAX_SIDE = 2048;  // the server keeps photos at this size (khgeo/services/photos.py STORED_MAX_SIDE)
+
+  function exifSegment(buffer) {
+    // the JPEG's APP1 "Exif" segment (GPS position, date taken), with its orientation set to "upright":
+    // the canvas draws the photo already turned
+    var bytes = new Uint8Array(buffer);
+    if (bytes[0] !== 0xff || bytes[1] !== 0xd8) { return null; }
+    var at = 2;
+    while (at + 4 < bytes.length && bytes[at] === 0xff) {
+      var marker = bytes[at + 1];
+      var length = (bytes[at + 2] << 8) | bytes[at + 3];
+      if (marker === 0xe1 && bytes[at + 4] === 0x45 && bytes[at + 5] === 0x78) {
+        var segment = bytes.slice(at, at + 2 + length);
+        uprightOrientation(segment);
+        return segment;
+      }
+      if (marker === 0xda) { break; }
+      at += 2 + length;
+    }
+    return null;
+  }
+
+  function uprightOrientation(segment) {
+    var tiff = 10;  // FF E1, length (2), "Exif\0\0"
+    var view = new DataView(segment.buffer, segment.byteOffset, segment.byteLength);
+    if (tiff + 8 > segment.length) { return; }
+    var little = view.getUint16(tiff) === 0x4949;
+    var ifd = tiff + view.getUint32(tiff + 4, little);
+    if (ifd + 2 > segment.length) { return; }
+    var entries = view.getUint16(ifd, little);
+    for (var i = 0; i < entries; i += 1) {
+      var entry = ifd + 2 + i * 12;
+      if (entry + 12 > segment.length) { return; }
+      if (view.getUint16(entry, little) === 0x0112) { view.setUint16(entry + 8, 1, little); return; }
+    }
+  }
+
+  function resize(file) {
+    if (!/^image\/(jpeg|png)$/.test(file.type) || !window.createImageBitmap) { return Promise.resolve({ blob: file, name: file.name }); }
+    return Promise.all([createImageBitmap(file), file.arrayBuffer()]).then(function (results) {
+      var bitmap = results[0];
+      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement('canvas');
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      var exif = file.type === 'image/jpeg' ? exifSegment(results[1]) : null;
+      return new Promise(function (resolve) { canvas.toBlob(resolve, 'image/jpeg', 0.85); }).then(function (blob) {
+        if (!blob) { return { blob: file, name: file.name }; }
+        var name = file.name.replace(/\.[^.]*$/, '') + '.jpg';
+        if (!exif) { return { blob: blob, name: name }; }
+        return blob.arrayBuffer().then(function (jpeg) {
+          var body = new Uint8Array(jpeg);
+          return { blob: new Blob([body.slice(0, 2), exif, body.slice(2)], { type: 'image/jpeg' }), name: name };
+        });
+      });
+    }).catch(function () { return { blob: file, name: file.name }; });
+  }
+
+  /* Put the update form's save in the queue (called by update-form.js when there is no network). */
+  function enqueue(form, zone, zoneName) {
+    var fields = {};
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (!element.name || element.type === 'file' || ['csrf_token', 'version', 'request_id'].indexOf(element.name) >= 0) { return; }
+      fields[element.name] = element.value;
+    });
+    var files = form.elements.photos ? Array.prototype.slice.call(form.elements.photos.files) : [];
+    return Promise.all(files.map(resize)).then(function (photos) {
+      return queue.add(userId, {
+        zone: zone, zoneName: zoneName, action: form.getAttribute('action') || window.location.pathname,
+        fields: fields, photos: photos, version: parseInt(form.elements.version.value, 10)
+      });
+    }).then(function (item) {
+      try { sessionStorage.setItem(NOTICE, '1'); } catch (e) { /* ignore */ }
+      askBackgroundSync();
+      return item;
+    });
+  }
+
+  function waitingFor(zone) {
+    if (!userId) { return Promise.resolve(false); }
+    return queue.all(userId).then(function (items) {
+      return items.some(function (item) { return item.zone === zone; });
+    });
+  }
+
+  /* Whether the page opens now: online, or kept on the phone. */
+  function canOpen(url) {
+    if (navigator.onLine) { return Promise.resolve(true); }
+    if (!window.caches || !userId) { return Promise.resolve(false); }
+    return caches.open(USER_CACHE + userId).then(function (cache) { return cache.match(url); })
+      .then(function (found) { return Boolean(found); });
+  }
+
+  /* -- logging out: warn about what has not been sent, then leave nothing behind ----------------------- */
+  function wipe() {
+    var names = window.caches ? caches.keys() : Promise.resolve([]);
+    return Promise.all([
+      queue.wipe(),
+      names.then(function (list) {
+        return Promise.all(list.filter(function (name) { return name.indexOf(USER_CACHE) === 0; })
+          .map(function (name) { return caches.delete(name); }));
+      }),
+      tellWorker({ type: 'logout' })
+    ]).then(function () {
+      try {
+        Object.keys(localStorage).forEach(function (key) {
+          if (key.indexOf('khgeo-') === 0) { localStorage.removeItem(key); }
+        });
+      } catch (e) { /* ignore */ }
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('form[action$="/logout"], form[action$="/account/logout-all"]'), function (form) {
+    form.addEventListener('submit', function (event) {
+      if (form.hasAttribute('data-wiped')) { return; }
+      event.preventDefault();
+      var items = userId ? queue.all(userId) : Promise.resolve([]);
+      items.then(function (list) {
+        if (list.length && !window.confirm(say('logout_warning', { n: list.length }))) { return; }
+        wipe().then(function () {
+          form.setAttribute('data-wiped', '');
+          form.submit();
+        });
+      });
+    });
+  });
+
+  /* -- the install button ------------------------------------------------------------------------------ */
+  var installEvent = null;
+  var install = document.getElementById('khgeo-install');
+  window.addEventListener('beforeinstallprompt', function (event) {
+    event.preventDefault();
+    installEvent = event;
+    if (install) { install.hidden = false; }
+  });
+  if (install) {
+    install.addEventListener('click', function () {
+      if (!installEvent) { return; }
+      installEvent.prompt();
+      installEvent = null;
+      install.hidden = true;
+    });
+  }
+
+  /* -- the offline panel (/offline) -------------------------------------------------------------------- */
+  var FIELDS = ['as_of', 'clearance_area_ha', 'cleared_area_ha', 'clearance_pct', 'households_total',
+    'households_agreed', 'wwtp_status', 'wwtp_capacity_m3_day', 'infrastructure_pct', 'occupancy_pct', 'note'];
+
+  function showStored(meta) {
+    var status = document.getElementById('offline-stored');
+    if (!status) { return; }
+    status.textContent = meta && meta.refreshedAt
+      ? say('stored', { n: meta.count, size: size(meta.bytes), when: when(meta.refreshedAt) })
+      : say('nothing_stored');
+  }
+
+  function shown(value) {
+    if (value === null || value === undefined || value === '') { return '—'; }
+    if (typeof value === 'number') { return value.toLocaleString('vi-VN'); }
+    return String(value);
+  }
+
+  function cell(row, text, tag) {
+    var element = document.createElement(tag || 'td');
+    element.textContent = text;
+    row.appendChild(element);
+  }
+
+  function button(text, handler) {
+    var element = document.createElement('button');
+    element.type = 'button';
+    element.textContent = text;
+    element.addEventListener('click', handler);
+    return element;
+  }
+
+  function comparison(item) {
+    var table = document.createElement('table');
+    table.className = 'compare';
+    var head = table.createTHead().insertRow();
+    cell(head, '', 'th');
+    cell(head, say('now_saved') + ' (' + say('version') + ' ' + item.currentVersion + ')', 'th');
+    cell(head, say('yours'), 'th');
+    var body = table.createTBody();
+    FIELDS.forEach(function (name) {
+      var mine = item.fields[name];
+      var now = item.current ? item.current[name] : undefined;
+      if ((mine === undefined || mine === '') && (now === undefined || now === null)) { return; }
+      var row = body.insertRow();
+      cell(row, say('field_' + name), 'th');
+      cell(row, name === 'note' ? '' : shown(now));
+      cell(row, shown(mine));
+    });
+    return table;
+  }
+
+  function renderPanel() {
+    var list = document.getElementById('offline-queue');
+    if (!list || !userId) { return Promise.resolve(); }
+    return queue.all(userId).then(function (items) {
+      list.textContent = '';
+      if (!items.length) {
+        var empty = document.createElement('li');
+        empty.className = 'empty';
+        empty.textContent = say('empty_queue');
+        list.appendChild(empty);
+        return;
+      }
+      items.forEach(function (item) {
+        var entry = document.createElement('li');
+        entry.className = 'queued state-' + item.state;
+        entry.setAttribute('data-zone', item.zone);
+        var title = document.createElement('strong');
+        title.textContent = item.zoneName || item.zone;
+        entry.appendChild(title);
+        var detail = document.createElement('span');
+        detail.className = 'khgeo-muted';
+        detail.textContent = ' · ' + say('state_' + item.state) + ' · ' + say('saved_at', { when: when(item.savedAt) }) +
+          ((item.photos || []).length ? ' · ' + say('field_photos') + ': ' + item.photos.length : '');
+        entry.appendChild(detail);
+        if (item.state === 'conflict') { entry.appendChild(comparison(item)); }
+        if (item.state === 'invalid' && item.errors && item.errors.length) {
+          var errors = document.createElement('p');
+          errors.className = 'field-error';
+          errors.textContent = item.errors.join(' · ');
+          entry.appendChild(errors);
+        }
+        if (item.state !== 'pending') {
+          var actions = document.createElement('p');
+          actions.className = 'actions';
+          if (item.state === 'conflict') {
+            var again = button(say('reapply'), function () {
+              window.khgeoSync.reapply(userId, item).then(showCount).then(renderPanel).then(sync);
+            });
+            again.className = 'primary';
+            again.setAttribute('data-action', 'reapply');
+            actions.appendChild(again);
+          }
+          var drop = button(say('discard'), function () {
+            if (!window.confirm(say('discard_confirm'))) { return; }
+            queue.remove(userId, item.id).then(showCount).then(renderPanel);
+          });
+          drop.setAttribute('data-action', 'discard');
+          actions.appendChild(drop);
+          entry.appendChild(actions);
+        }
+        list.appendChild(entry);
+      });
+    });
+  }
+
+  var downloadButton = document.getElementById('offline-download');
+  if (downloadButton) {
+    showStored(readMeta(userId));
+    downloadButton.addEventListener('click', function () {
+      downloadButton.disabled = true;
+      var status = document.getElementById('offline-stored');
+      download(true, function (done, total) { status.textContent = say('downloading', { done: done, n: total }); })
+        .then(showStored, function () { status.textContent = say('download_failed'); })
+        .then(function () { downloadButton.disabled = false; });
+    });
+  }
+
+  /* -- on opening ---------------------------------------------------------------------------------------- */
+  function onOpen() {
+    var notice = null;
+    try { notice = sessionStorage.getItem(NOTICE); sessionStorage.removeItem(NOTICE); } catch (e) { /* ignore */ }
+    if (!navigator.onLine) {
+      banner(say('offline', { when: root.getAttribute('data-rendered') }));
+    }
+    if (notice) { banner(say('queued')); }
+    var last = null;
+    try { last = localStorage.getItem(LAST_USER); } catch (e) { /* ignore */ }
+    if (!userId && last && navigator.onLine) {
+      // signed out meanwhile (the session expired): ask for the password, the queue goes on afterwards
+      queue.all(last).then(function (items) {
+        if (items.length) {
+          banner(say('login', { n: items.length }), { href: root.getAttribute('data-login'), text: say('login_link') });
+        }
+      });
+      return;
+    }
+    showCount().then(renderPanel).then(sync).then(function () {
+      return download(false).catch(function () { return null; });
+    }).then(function (meta) { if (document.getElementById('offline-stored') && meta) { showStored(meta); } });
+  }
+
+  window.addEventListener('online', function () {
+    banner('');
+    sync();
+  });
+  window.addEventListener('offline', function () {
+    banner(say('offline', { when: root.getAttribute('data-rendered') }));
+  });
+
+  window.khgeoOffline = { enqueue: enqueue, waitingFor: waitingFor, canOpen: canOpen, sync: sync, showCount: showCount, userId: userId };
+  onOpen();
+}());
