@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -21,6 +22,7 @@ from khgeo.web import bp
 WORKER_FILE = Path("js") / "offline" / "sw.js"
 USER_HEADER = "X-Khgeo-User"  # whose response this is: the worker keeps only the signed-in user's
 KEEP_HEADER = "X-Khgeo-Offline"  # "keep": part of the user's area, the worker may store it
+PRECACHE_HEADER = "X-Khgeo-Precache"  # sent by the phone when it downloads the area (static/js/offline/ui.js)
 THEME_COLOUR = "#0b3d2e"  # the top bar's green (static/css/khgeo.css)
 # pages any signed-in user may keep; zone pages only when the zone is in the user's area
 _ALWAYS_KEPT = {"web.map_page", "web.offline_page", "api.zones"}
@@ -108,6 +110,14 @@ def offline_state():
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.before_app_request
+def _leave_messages_for_the_user() -> None:
+    """A page the phone downloads for later must not take the "Saved." meant for the page the user opens next
+    (nor keep it in its stored copy)."""
+    if request.headers.get(PRECACHE_HEADER):
+        request_ctx.flashes = []
 
 
 @bp.after_app_request

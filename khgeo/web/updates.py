@@ -46,8 +46,10 @@ def _submitted() -> dict[str, str]:
 def _current(zone) -> dict[str, str]:
     """The zone's figures as the rest of the UI writes them in the current language (vi: 4.000 and 398,5), which
     is also how the form reads them back (khgeo.numbers)."""
-    values = {name: _as_typed(getattr(zone, name)) for name in updates.STATUS_FIELDS}
-    values["wwtp_status"] = zone.wwtp_status or ""
+    values = {name: _as_typed(getattr(zone, name)) for name in updates.STATUS_FIELDS if name != "wwtp_status"}
+    values["wwtp_status"] = (
+        zone.wwtp_status or ""
+    )  # a coded value, not a number (the form was a 500 when set)
     values["clearance_pct"] = _as_typed(zone.clearance_pct)
     values["as_of"] = today().isoformat()
     values["note"] = ""

@@ -105,7 +105,7 @@
         function one() {
           var url = urls.shift();
           if (url === undefined) { return Promise.resolve(); }
-          return fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then(function (response) {
+          return fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Khgeo-Precache': '1' } }).then(function (response) {
             done += 1;
             if (progress) { progress(done, state.urls.length); }
             if (response.ok && !response.redirected && response.headers.get('X-Khgeo-Offline') === 'keep' &&
