@@ -233,7 +233,7 @@ def nonced(html: str) -> Markup:
     return Markup(_SCRIPT_OR_STYLE.sub(lambda m: f'<{m.group(1)} nonce="{csp_nonce()}"', str(html)))
 
 
-def _content_security_policy(tiles: str) -> str:
+def _content_security_policy(tiles: str, fetched_tiles: str = "") -> str:
     return "; ".join(
         [
             "default-src 'self'",
@@ -241,7 +241,8 @@ def _content_security_policy(tiles: str) -> str:
             # Leaflet and its plugins position map panes with inline style attributes
             "style-src 'self' 'unsafe-inline'",
             f"img-src 'self' data: blob: {tiles}".strip(),
-            "connect-src 'self'",
+            # the tile host too only when phones keep tiles for offline work (KHGEO_OFFLINE_TILES)
+            f"connect-src 'self' {fetched_tiles}".strip(),
             "worker-src 'self'",  # the offline worker, /sw.js (khgeo/web/offline.py)
             "manifest-src 'self'",
             "font-src 'self'",
@@ -255,13 +256,14 @@ def _content_security_policy(tiles: str) -> str:
 
 def init_headers(app: Flask) -> None:
     tiles = tile_sources(app.config["KHGEO_TILES_URL"])
+    fetched_tiles = tiles if app.config.get("KHGEO_OFFLINE_TILES") else ""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonced"] = nonced
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", _content_security_policy(tiles))
+        headers.setdefault("Content-Security-Policy", _content_security_policy(tiles, fetched_tiles))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

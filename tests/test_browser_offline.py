@@ -385,3 +385,34 @@ def test_only_the_users_own_area_is_marked_for_keeping(app):
     # an admin's area is every zone: each form opens (one with a wastewater status set used to be a 500)
     assert admin.get("/zones/ccn-my-an/update").status_code == 200
     assert "X-Khgeo-User" not in app.test_client().get("/zones/kcn-van-trung").headers, "anonymous: nobody's"
+
+
+def test_basemap_tiles_are_kept_only_when_the_setting_allows_and_within_its_limit(app):
+    from khgeo.services.offline import tile_urls
+
+    bounds = (106.05, 21.20, 106.15, 21.30)  # some 10 km of Việt Yên
+    template = "https://{s}.tiles.example/{z}/{x}/{y}.png"
+    assert tile_urls(bounds, template, 0) == []
+    urls = tile_urls(bounds, template, 200)
+    assert 0 < len(urls) <= 200 and len(set(urls)) == len(urls)
+    assert all(url.startswith("https://a.tiles.example/1") for url in urls)
+    zooms = {int(url.split("/")[3]) for url in urls}
+    assert min(zooms) == 10 and zooms == set(range(10, max(zooms) + 1)), "whole zoom levels from 10 up"
+
+    field = client_as(app, "field")
+    assert field.get("/offline/state.json").get_json()["tiles"] == [], "off by default"
+    policy = field.get("/").headers["Content-Security-Policy"]
+    assert "connect-src 'self';" in policy, "no other host may be fetched"
+
+    allowed = make_app(app.config["KHGEO_DATABASE_URL"], KHGEO_OFFLINE_TILES=300)
+    try:
+        field = client_as(allowed, "field")
+        tiles = field.get("/offline/state.json").get_json()["tiles"]
+        assert 0 < len(tiles) <= 300
+        assert (
+            "https://tiles.invalid"
+            in field.get("/").headers["Content-Security-Policy"].split("connect-src")[1]
+        )
+        assert '"tilesOrigin": "https://tiles.invalid"' in field.get("/sw.js").get_data(as_text=True)
+    finally:
+        allowed.extensions["khgeo.db"].engine.dispose()

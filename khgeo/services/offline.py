@@ -9,11 +9,12 @@ the map page and the app's own files are cached for everybody who logs in). Noth
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from khgeo.models import Photo, User, Zone, ZoneUpdate, user_districts
@@ -124,3 +125,60 @@ def shell_version(static_folder: str | Path, files: Sequence[str]) -> str:
         digest.update(relative.encode())
         digest.update(hashlib.sha256((root / relative).read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+# -- basemap tiles (only when KHGEO_OFFLINE_TILES allows some) ---------------------------------------------------
+TILE_ZOOMS = range(10, 17)
+TILE_PADDING_DEG = 0.01  # about 1 km around the area, so its edges are not cut
+
+
+def area_bounds(session: Session, user: User | None) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the outlines of the user's area; None when it has none."""
+    query = _area_query(user)
+    if query is None:
+        return None
+    codes = select(query.subquery().c.code)
+    extent = select(
+        func.ST_XMin(func.ST_Extent(Zone.geom)),
+        func.ST_YMin(func.ST_Extent(Zone.geom)),
+        func.ST_XMax(func.ST_Extent(Zone.geom)),
+        func.ST_YMax(func.ST_Extent(Zone.geom)),
+    ).where(Zone.code.in_(codes))
+    west, south, east, north = session.execute(extent).one()
+    return None if west is None else (west, south, east, north)
+
+
+def _tile(lon: float, lat: float, zoom: int) -> tuple[int, int]:
+    """The XYZ (Web Mercator, "slippy map") tile holding this point."""
+    scale = 2**zoom
+    lat_rad = math.radians(max(min(lat, 85.0511), -85.0511))
+    x = int((lon + 180.0) / 360.0 * scale)
+    y = int((1.0 - math.asinh(math.tan(lat_rad)) / math.pi) / 2.0 * scale)
+    return min(max(x, 0), scale - 1), min(max(y, 0), scale - 1)
+
+
+def tile_urls(bounds: tuple[float, float, float, float] | None, template: str, limit: int) -> list[str]:
+    """The basemap tiles covering ``bounds``, whole zoom levels from 10 up while the total stays within
+    ``limit`` (a size limit: tiles are some 20 KB each)."""
+    if bounds is None or not template or limit <= 0:
+        return []
+    west, south, east, north = bounds
+    west, south = west - TILE_PADDING_DEG, south - TILE_PADDING_DEG
+    east, north = east + TILE_PADDING_DEG, north + TILE_PADDING_DEG
+    urls: list[str] = []
+    for zoom in TILE_ZOOMS:
+        x_min, y_min = _tile(west, north, zoom)
+        x_max, y_max = _tile(east, south, zoom)
+        count = (x_max - x_min + 1) * (y_max - y_min + 1)
+        if len(urls) + count > limit:
+            break
+        for x in range(x_min, x_max + 1):
+            for y in range(y_min, y_max + 1):
+                urls.append(
+                    template.replace("{s}", "a")
+                    .replace("{r}", "")
+                    .replace("{z}", str(zoom))
+                    .replace("{x}", str(x))
+                    .replace("{y}", str(y))
+                )
+    return urls

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Response, current_app, jsonify, render_template, request, url_for
 from flask.globals import request_ctx
@@ -42,12 +43,19 @@ def service_worker():
         "offlinePage": url_for("web.offline_page"),
         "statePath": url_for("web.offline_state"),
         "loginPath": url_for("auth.login"),
+        # the tile host whose tiles the phone keeps (KHGEO_OFFLINE_TILES), else none
+        "tilesOrigin": _tiles_origin() if current_app.config["KHGEO_OFFLINE_TILES"] else "",
     }
     body = f"self.KHGEO = {json.dumps(shell)};\n" + (static / WORKER_FILE).read_text(encoding="utf-8")
     response = Response(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _tiles_origin() -> str:
+    parts = urlsplit(current_app.config["KHGEO_TILES_URL"].replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 
 @bp.get("/manifest.webmanifest")
@@ -98,6 +106,11 @@ def offline_state():
             url_for("api.zone", code=zone.code),
         ]
     urls += [url_for("web.photo_thumbnail", photo_id=pid) for pid in offline.area_photo_ids(session, zones)]
+    tiles = offline.tile_urls(
+        offline.area_bounds(session, current_user) if zones else None,
+        current_app.config["KHGEO_TILES_URL"],
+        current_app.config["KHGEO_OFFLINE_TILES"],
+    )
     response = jsonify(
         {
             "user": current_user.id,
@@ -106,6 +119,7 @@ def offline_state():
             "checked_at": now().isoformat(),
             "zones": [{"code": z.code, "name": f"{z.kind} {z.name}", "version": z.version} for z in zones],
             "urls": urls,
+            "tiles": tiles,
         }
     )
     response.headers["Cache-Control"] = "no-store"

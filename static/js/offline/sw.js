@@ -7,6 +7,7 @@
  *   /static/…        cache first ("khgeo-shell-<version>", filled at install, replaced when a file changes)
  *   other GET pages  network first; a response marked "keep" for the current user goes into "khgeo-u<id>";
  *                    without a network the kept copy is answered, else (a page) the kept offline panel
+ *   basemap tiles    only with KHGEO_OFFLINE_TILES: the copies the offline panel downloaded, else the tile server
  *   anything else    (POST, other hosts, unmarked pages, admin pages) straight to the network, never stored
  */
 /* global KHGEO */
@@ -98,6 +99,11 @@ function networkFirst(event) {
 self.addEventListener('fetch', function (event) {
   var request = event.request;
   var url = new URL(request.url);
+  if (request.method === 'GET' && KHGEO.tilesOrigin && url.origin === KHGEO.tilesOrigin) {
+    // basemap tiles the phone kept (KHGEO_OFFLINE_TILES): the kept copy first, the tile server otherwise
+    event.respondWith(kept(request).then(function (found) { return found || fetch(request); }));
+    return;
+  }
   if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname === '/sw.js') { return; }
   if (url.pathname.indexOf('/static/') === 0) {
     event.respondWith(caches.open(SHELL).then(function (cache) {

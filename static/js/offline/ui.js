@@ -102,12 +102,28 @@
       return caches.open(USER_CACHE + userId).then(function (cache) {
         var done = 0;
         var urls = state.urls.slice();
+        var tiles = (state.tiles || []).slice();
+        var total = urls.length + tiles.length;
+        function tile() {
+          // basemap tiles (only where KHGEO_OFFLINE_TILES allows): another host, so opaque copies
+          var url = tiles.shift();
+          if (url === undefined) { return Promise.resolve(); }
+          return cache.match(url).then(function (found) {
+            if (found) { return null; }
+            return fetch(url, { mode: 'no-cors', credentials: 'omit' }).then(function (response) {
+              return cache.put(url, response);
+            });
+          }).catch(function () { return null; }).then(function () {
+            done += 1;
+            if (progress) { progress(done, total); }
+          }).then(tile);
+        }
         function one() {
           var url = urls.shift();
-          if (url === undefined) { return Promise.resolve(); }
+          if (url === undefined) { return tile(); }
           return fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Khgeo-Precache': '1' } }).then(function (response) {
             done += 1;
-            if (progress) { progress(done, state.urls.length); }
+            if (progress) { progress(done, total); }
             if (response.ok && !response.redirected && response.headers.get('X-Khgeo-Offline') === 'keep' &&
                 response.headers.get('X-Khgeo-User') === userId) {
               return cache.put(url, response);
@@ -260,6 +276,8 @@
         fields: fields, photos: photos, version: parseInt(form.elements.version.value, 10)
       });
     }).then(function (item) {
+      // ask the browser not to evict the queue when the phone runs short of storage
+      if (navigator.storage && navigator.storage.persist) { navigator.storage.persist().catch(function () {}); }
       try { sessionStorage.setItem(NOTICE, '1'); } catch (e) { /* ignore */ }
       askBackgroundSync();
       return item;
