@@ -205,7 +205,7 @@ def test_a_queued_update_of_a_zone_changed_meanwhile_is_shown_beside_the_current
     ).json()["properties"]["version"]
     changed = requests.patch(
         f"{server.url}/api/zones/{code}",
-        json={"occupancy_pct": 12},
+        json={"occupancy_pct": 12, "infrastructure_pct": 33},
         headers={"Authorization": "Bearer " + add_token(server, admin), "If-Match": f'"{version}"'},
         timeout=10,
     )
@@ -232,7 +232,8 @@ def test_a_queued_update_of_a_zone_changed_meanwhile_is_shown_beside_the_current
         headers={"Authorization": "Bearer " + add_token(server, admin)},
         timeout=10,
     ).json()["properties"]
-    assert properties["occupancy_pct"] == 77
+    assert properties["occupancy_pct"] == 77, "mine"
+    assert properties["infrastructure_pct"] == 33, "what the other save changed and I did not stays"
     assert csp_problems(watch) == []
 
 
@@ -317,6 +318,12 @@ def test_a_session_that_expired_while_offline_asks_for_the_password_then_sends(s
     wait_ready(page)
     queue_offline(context, page, server, code, "66")
     wait_queue(page, 1)
+    # a second save of the same zone, typed over the same stored form: it builds on the first
+    page.goto(f"{server.url}/zones/{code}/update")
+    page.fill("input[name=infrastructure_pct]", "29")
+    page.click("#update-form button[type=submit]")
+    page.wait_for_url(f"{server.url}/zones/{code}")
+    wait_queue(page, 2)
     before = status_rows(server, code)
     _sql_write(server, "DELETE FROM user_sessions WHERE user_id = :id", id=user_id(server, username))
 
@@ -332,7 +339,15 @@ def test_a_session_that_expired_while_offline_asks_for_the_password_then_sends(s
     page.click("main button[type=submit]")
     page.wait_for_url(f"{server.url}/offline")
     wait_queue(page, 0)
-    assert len(status_rows(server, code)) == len(before) + 1
+    assert len(status_rows(server, code)) == len(before) + 2, "both, once each"
+    properties = requests.get(
+        f"{server.url}/api/zones/{code}",
+        headers={"Authorization": "Bearer " + add_token(server, make_user(server, "admin"))},
+        timeout=10,
+    ).json()["properties"]
+    assert (properties["occupancy_pct"], properties["infrastructure_pct"]) == (66, 29), (
+        "the second kept the first"
+    )
     assert csp_problems(watch) == []
 
 

@@ -117,11 +117,13 @@
           return send(userId, item, me.csrf_token).then(function (result) {
             if (result.outcome === 'saved') {
               report.sent += 1;
-              items.forEach(function (later) {
-                if (later.after === item.id && result.version) { later.version = result.version; later.after = null; }
+              var moved = items.filter(function (later) { return later.after === item.id && result.version; });
+              moved.forEach(function (later) {
+                later.version = result.version;
+                later.after = null;
+                rebase(later, item.fields);  // it was typed over the same old form: keep what this one sent
               });
               return queue.remove(userId, item.id).then(function () {
-                var moved = items.filter(function (later) { return later.zone === item.zone && later.id > item.id; });
                 return Promise.all(moved.map(function (later) { return queue.put(userId, later); }));
               }).then(next);
             }
@@ -141,6 +143,7 @@
               report.conflicts += 1;
               item.state = 'conflict';
               item.current = result.now.values;
+              item.currentFromForm = false;  // the page reads the zone's form for every field (ui.js)
               item.currentVersion = result.now.version;
             } else {
               report.invalid += 1;
@@ -165,15 +168,27 @@
     return locked('khgeo-sync-u' + userId, function () { return sendAll(userId); });
   }
 
-  /* A conflict: send it again on the zone's new version (it stays the user's own values), or drop it. */
+  /* An update typed over a form that has since moved on (another save came first): the fields the user left as
+   * the form showed them take the newer values; what the user changed stays theirs. The note is always theirs. */
+  function rebase(item, newer) {
+    if (!item.original || !newer) { return; }
+    Object.keys(item.fields).forEach(function (name) {
+      if (name !== 'note' && item.fields[name] === item.original[name] && newer[name] !== undefined) {
+        item.fields[name] = newer[name];
+      }
+    });
+    item.original = Object.assign({}, item.original, newer);
+  }
+
+  /* A conflict: send it again on the zone's new version, with what the user changed (the rest as it is now). */
   function reapply(userId, item) {
+    rebase(item, item.currentRaw);
     item.version = item.currentVersion;
     item.state = 'pending';
     item.after = null;
-    delete item.current;
-    delete item.errors;
+    ['current', 'currentRaw', 'currentLabels', 'currentFromForm', 'errors'].forEach(function (name) { delete item[name]; });
     return queue.put(userId, item);
   }
 
-  scope.khgeoSync = { run: run, reapply: reapply };
+  scope.khgeoSync = { run: run, reapply: reapply, rebase: rebase };
 }(self));

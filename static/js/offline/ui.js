@@ -262,18 +262,26 @@
     }).catch(function () { return { blob: file, name: file.name }; });
   }
 
+  function defaultValue(element) {
+    if (element.tagName !== 'SELECT') { return element.defaultValue; }
+    var chosen = Array.prototype.filter.call(element.options, function (option) { return option.defaultSelected; });
+    return chosen.length ? chosen[0].value : (element.options.length ? element.options[0].value : '');
+  }
+
   /* Put the update form's save in the queue (called by update-form.js when there is no network). */
   function enqueue(form, zone, zoneName) {
     var fields = {};
+    var original = {};  // what the form showed when opened: a field left as it was takes a newer value later
     Array.prototype.forEach.call(form.elements, function (element) {
       if (!element.name || element.type === 'file' || ['csrf_token', 'version', 'request_id'].indexOf(element.name) >= 0) { return; }
       fields[element.name] = element.value;
+      original[element.name] = defaultValue(element);
     });
     var files = form.elements.photos ? Array.prototype.slice.call(form.elements.photos.files) : [];
     return Promise.all(files.map(resize)).then(function (photos) {
       return queue.add(userId, {
         zone: zone, zoneName: zoneName, action: form.getAttribute('action') || window.location.pathname,
-        fields: fields, photos: photos, version: parseInt(form.elements.version.value, 10)
+        fields: fields, original: original, photos: photos, version: parseInt(form.elements.version.value, 10)
       });
     }).then(function (item) {
       // ask the browser not to evict the queue when the phone runs short of storage
@@ -382,6 +390,34 @@
     return element;
   }
 
+  /* The zone's current values as its update form shows them (the user's number format, every field, the
+   * labels of the wastewater statuses): read once per conflict while there is a network. */
+  function readForm(item) {
+    return fetch(item.action, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Khgeo-Precache': '1' } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(new Error('no form')); })
+      .then(function (html) {
+        var form = new DOMParser().parseFromString(html, 'text/html').getElementById('update-form');
+        if (!form) { throw new Error('no form'); }
+        var values = {};
+        var raw = {};
+        var labels = {};
+        FIELDS.forEach(function (name) {
+          var element = form.elements[name];
+          if (element && name !== 'as_of' && name !== 'note') { values[name] = raw[name] = element.value; }
+        });
+        Array.prototype.forEach.call(form.querySelectorAll('select[name=wwtp_status] option'), function (option) {
+          labels[option.value] = option.textContent.trim();
+        });
+        if (values.wwtp_status !== undefined) { values.wwtp_status = labels[values.wwtp_status] || ''; }
+        item.current = values;
+        item.currentRaw = raw;
+        item.currentLabels = labels;
+        item.currentVersion = parseInt(form.elements.version.value, 10);
+        item.currentFromForm = true;
+        return queue.put(userId, item);
+      });
+  }
+
   function comparison(item) {
     var table = document.createElement('table');
     table.className = 'compare';
@@ -392,8 +428,13 @@
     var body = table.createTBody();
     FIELDS.forEach(function (name) {
       var mine = item.fields[name];
+      var before = item.original ? item.original[name] : undefined;
+      var nowRaw = item.currentRaw ? item.currentRaw[name] : undefined;
+      // the fields I changed, and those changed by the other save: the rest is the same on both sides
+      var changed = before === undefined || mine !== before || (nowRaw !== undefined && nowRaw !== before);
+      if (!changed || ((mine === undefined || mine === '') && (nowRaw === undefined || nowRaw === ''))) { return; }
+      if (name === 'wwtp_status' && item.currentLabels && mine !== undefined) { mine = item.currentLabels[mine] || mine; }
       var now = item.current ? item.current[name] : undefined;
-      if ((mine === undefined || mine === '') && (now === undefined || now === null)) { return; }
       var row = body.insertRow();
       cell(row, say('field_' + name), 'th');
       cell(row, name === 'note' ? '' : shown(now));
@@ -402,10 +443,20 @@
     return table;
   }
 
+  var formsRead = {};  // conflicts whose zone form was read (or tried) on this page
+
   function renderPanel() {
     var list = document.getElementById('offline-queue');
     if (!list || !userId) { return Promise.resolve(); }
     return queue.all(userId).then(function (items) {
+      var unread = items.filter(function (item) {
+        return item.state === 'conflict' && !item.currentFromForm && !formsRead[item.id + ':' + item.currentVersion];
+      });
+      if (unread.length && navigator.onLine) {
+        unread.forEach(function (item) { formsRead[item.id + ':' + item.currentVersion] = true; });
+        Promise.all(unread.map(function (item) { return readForm(item).catch(function () { return null; }); }))
+          .then(function () { return renderPanel(); });
+      }
       list.textContent = '';
       if (!items.length) {
         var empty = document.createElement('li');
@@ -438,7 +489,10 @@
           actions.className = 'actions';
           if (item.state === 'conflict') {
             var again = button(say('reapply'), function () {
-              window.khgeoSync.reapply(userId, item).then(showCount).then(renderPanel).then(sync);
+              again.disabled = true;
+              (item.currentRaw ? Promise.resolve() : readForm(item)).catch(function () { return null; })
+                .then(function () { return window.khgeoSync.reapply(userId, item); })
+                .then(showCount).then(renderPanel).then(sync);
             });
             again.className = 'primary';
             again.setAttribute('data-action', 'reapply');
