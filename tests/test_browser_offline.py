@@ -301,6 +301,19 @@ def test_another_account_signing_in_on_the_phone_drops_the_first_ones_pages(serv
     wait_ready(page)
     first_id = user_id(server, first)
     assert f"khgeo-u{first_id}" in page.evaluate(STORAGE)["caches"]
+    # the district is taken away from the user: its zones leave the phone at the next opening
+    _sql_write(
+        server,
+        "UPDATE user_districts SET district_id = (SELECT district_id FROM zones WHERE code = :zone) WHERE user_id = :id",
+        zone=OTHER_DISTRICT_ZONE,
+        id=first_id,
+    )
+    page.evaluate("document.documentElement.removeAttribute('data-offline-ready')")
+    page.reload()
+    wait_ready(page)
+    paths = {path for cache in page.evaluate(STORAGE)["kept"] for path in cache}
+    assert f"/zones/{OTHER_DISTRICT_ZONE}" in paths
+    assert not [path for path in paths if any(code in path for code in FIELD_ZONES)]
     context.clear_cookies()  # the session ends without a logout (expired, or the cookie was cleared)
     log_in(page, server, make_user(server, "field", districts=[OTHER_DISTRICT]))
     wait_ready(page)

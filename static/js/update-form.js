@@ -44,11 +44,13 @@
       if (canOpen) { window.location.assign(form.getAttribute('data-zone-url')); return; }
       // the zone page is not on the phone: stay here, the form emptied of what is now queued
       message.textContent = form.getAttribute('data-queued-message');
+      message.classList.replace('flash-error', 'flash-success');
       message.hidden = false;
       form.reset();
       if (form.elements.photos) { form.elements.photos.value = ''; }
       button.disabled = false;
     }, function () {
+      message.classList.replace('flash-success', 'flash-error');
       message.textContent = form.getAttribute('data-offline-message');
       message.hidden = false;
       button.disabled = false;

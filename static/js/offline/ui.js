@@ -92,6 +92,16 @@
     });
   }
 
+  /* Pages no longer of the user's area (a district taken away, a zone retired) leave the phone. */
+  function forget(cache, state) {
+    var wanted = {};
+    state.urls.concat(state.tiles || []).forEach(function (url) { wanted[new URL(url, location.href).href] = true; });
+    return cache.keys().then(function (requests) {
+      return Promise.all(requests.filter(function (request) { return !wanted[request.url]; })
+        .map(function (request) { return cache.delete(request); }));
+    });
+  }
+
   /* Download every page of the area into the user's cache (the worker answers with them offline). */
   function download(force, progress) {
     if (!userId || !window.caches || !navigator.onLine) { return Promise.resolve(readMeta(userId)); }
@@ -132,7 +142,8 @@
           }).then(one);
         }
         // two at a time: quick on a phone's network, gentle on the server
-        return Promise.all([one(), one()]).then(function () { return measure(cache); }).then(function (stored) {
+        return Promise.all([one(), one()]).then(function () { return forget(cache, state); })
+          .then(function () { return measure(cache); }).then(function (stored) {
           var fresh = { version: state.version, refreshedAt: new Date().toISOString(), count: stored.count, bytes: stored.bytes };
           writeMeta(userId, fresh);
           return fresh;
