@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 import requests
@@ -155,6 +156,13 @@ def test_three_zones_updated_offline_on_a_phone_arrive_once_with_their_photos(se
         assert new_rows[0][1] == 1, f"{code}: with its photo"
     page.reload()
     assert page.locator("#khgeo-queue").is_hidden(), "nothing waits any more"
+    # the offline panel says what is kept, how big, and when; its button downloads again
+    page.goto(f"{server.url}/offline")
+    page.click("#offline-download")
+    page.locator("#offline-stored", has_text=re.compile(r"Đã lưu \d+ trang")).wait_for()
+    stored = page.locator("#offline-stored").inner_text()
+    assert "KB" in stored or "MB" in stored
+    assert page.locator("#offline-download").bounding_box()["width"] <= 360
     # the photo was made smaller on the phone before it waited in the queue
     width = _sql(
         server,
