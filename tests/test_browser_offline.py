@@ -163,6 +163,11 @@ def test_three_zones_updated_offline_on_a_phone_arrive_once_with_their_photos(se
     stored = page.locator("#offline-stored").inner_text()
     assert "KB" in stored or "MB" in stored
     assert page.locator("#offline-download").bounding_box()["width"] <= 360
+    page.locator("#offline-stored", has_text="KB").or_(
+        page.locator("#offline-stored", has_text="MB")
+    ).wait_for()
+    kept = {path for cache in page.evaluate(STORAGE)["kept"] for path in cache}
+    assert len([path for path in kept if path.startswith("/photos/")]) >= 3, "the new photos' thumbnails too"
     # the photo was made smaller on the phone before it waited in the queue
     width = _sql(
         server,

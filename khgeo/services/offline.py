@@ -77,25 +77,21 @@ def photo_in_area(session: Session, user: User | None, photo_id: int) -> bool:
 
 
 def area_photo_ids(session: Session, zones: Sequence[AreaZone]) -> list[int]:
-    """The newest photos of each zone of the area (their thumbnails are cached with the zone page)."""
+    """The newest photos of each zone of the area (their thumbnails are kept with the zone page), in one query."""
     if not zones:
         return []
     ranked = (
         select(
             Photo.id.label("photo_id"),
-            ZoneUpdate.zone_id,
+            func.row_number().over(partition_by=ZoneUpdate.zone_id, order_by=Photo.id.desc()).label("newest"),
         )
         .join(ZoneUpdate, Photo.update_id == ZoneUpdate.id)
         .join(Zone, Zone.id == ZoneUpdate.zone_id)
         .where(Zone.code.in_([zone.code for zone in zones]))
-        .order_by(ZoneUpdate.zone_id, Photo.id.desc())
+        .subquery()
     )
-    kept: dict[int, list[int]] = {}
-    for photo_id, zone_id in session.execute(ranked):
-        photos = kept.setdefault(zone_id, [])
-        if len(photos) < PHOTOS_PER_ZONE:
-            photos.append(photo_id)
-    return sorted(photo_id for photos in kept.values() for photo_id in photos)
+    query = select(ranked.c.photo_id).where(ranked.c.newest <= PHOTOS_PER_ZONE).order_by(ranked.c.photo_id)
+    return list(session.scalars(query))
 
 
 def data_version(zones: Sequence[AreaZone]) -> str:

@@ -35,9 +35,9 @@ _ZONE_PAGES = {"web.zone_page", "web.zone_update", "web.zone_popup", "api.zone"}
 def service_worker():
     """The worker, from the site root so its scope covers the whole app, headed by the list of shell files."""
     static = Path(current_app.static_folder or "static")
-    files = [name for name in offline.shell_files(static) if name != WORKER_FILE.as_posix()]
+    files, version = _shell(static)
     shell = {
-        "version": offline.shell_version(static, files),
+        "version": version,
         "shell": [url_for("static", filename=name) for name in files],
         "scripts": [url_for("static", filename=f"js/offline/{name}") for name in ("queue.js", "sync.js")],
         "offlinePage": url_for("web.offline_page"),
@@ -51,6 +51,17 @@ def service_worker():
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _shell(static: Path) -> tuple[list[str], str]:
+    """The shell files and their fingerprint, computed again only when a file under static/ changed."""
+    files = [name for name in offline.shell_files(static) if name != WORKER_FILE.as_posix()]
+    stamp = tuple((name, (static / name).stat().st_mtime_ns) for name in files)
+    known = current_app.extensions.get("khgeo.offline_shell")
+    if known is None or known[0] != stamp:
+        known = (stamp, files, offline.shell_version(static, files))
+        current_app.extensions["khgeo.offline_shell"] = known
+    return known[1], known[2]
 
 
 def _tiles_origin() -> str:
