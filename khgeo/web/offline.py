@@ -175,6 +175,10 @@ def _strings() -> dict[str, str]:
         "conflicts": _("%(n)s need your decision", n="{n}"),
         "offline": _("Offline: this page was saved at %(when)s.", when="{when}"),
         "queued": _("Saved on this phone: it will be sent when there is a signal."),
+        "zone_waiting": _(
+            "%(n)s of your updates of this zone are waiting to be sent: the figures above do not show them yet.",
+            n="{n}",
+        ),
         "sent": _("%(n)s queued updates were sent.", n="{n}"),
         "login": _("Your session has expired: log in again to send the %(n)s waiting updates.", n="{n}"),
         "login_link": _("Log in"),

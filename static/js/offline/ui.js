@@ -165,8 +165,28 @@
       indicator.hidden = items.length === 0;
       indicator.classList.toggle('has-conflicts', stuck > 0);
       document.documentElement.setAttribute('data-queue', String(items.length));
+      showZoneWaiting(items);
       return items;
     });
+  }
+
+  /* On a zone's page: the user's updates of it that still wait (the figures shown do not have them yet). */
+  function showZoneWaiting(items) {
+    var match = /^\/zones\/([^/]+)$/.exec(window.location.pathname);
+    var heading = document.querySelector('main h1');
+    if (!match || !heading) { return; }
+    var zone = decodeURIComponent(match[1]);
+    var mine = items.filter(function (item) { return item.zone === zone; }).length;
+    var note = document.getElementById('khgeo-zone-waiting');
+    if (!mine) { if (note) { note.remove(); } return; }
+    if (!note) {
+      note = document.createElement('p');
+      note.id = 'khgeo-zone-waiting';
+      note.className = 'flash flash-warning';
+      note.setAttribute('role', 'status');
+      heading.after(note);
+    }
+    note.textContent = say('zone_waiting', { n: mine });
   }
 
   function banner(text, link) {
