@@ -121,7 +121,7 @@
           return cache.match(url).then(function (found) {
             if (found) { return null; }
             return fetch(url, { mode: 'no-cors', credentials: 'omit' }).then(function (response) {
-              return cache.put(url, response);
+              return leaving ? null : cache.put(url, response);
             });
           }).catch(function () { return null; }).then(function () {
             done += 1;
@@ -134,7 +134,7 @@
           return fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Khgeo-Precache': '1' } }).then(function (response) {
             done += 1;
             if (progress) { progress(done, total); }
-            if (response.ok && !response.redirected && response.headers.get('X-Khgeo-Offline') === 'keep' &&
+            if (!leaving && response.ok && !response.redirected && response.headers.get('X-Khgeo-Offline') === 'keep' &&
                 response.headers.get('X-Khgeo-User') === userId) {
               return cache.put(url, response);
             }
@@ -339,16 +339,19 @@
   }
 
   /* -- logging out: warn about what has not been sent, then leave nothing behind ----------------------- */
+  var leaving = false;  // logging out: a download still running stores nothing more
+
+  function dropKeptPages() {
+    if (!window.caches) { return Promise.resolve(); }
+    return caches.keys().then(function (list) {
+      return Promise.all(list.filter(function (name) { return name.indexOf(USER_CACHE) === 0; })
+        .map(function (name) { return caches.delete(name); }));
+    });
+  }
+
   function wipe() {
-    var names = window.caches ? caches.keys() : Promise.resolve([]);
-    return Promise.all([
-      queue.wipe(),
-      names.then(function (list) {
-        return Promise.all(list.filter(function (name) { return name.indexOf(USER_CACHE) === 0; })
-          .map(function (name) { return caches.delete(name); }));
-      }),
-      tellWorker({ type: 'logout' })
-    ]).then(function () {
+    leaving = true;
+    return Promise.all([queue.wipe(), dropKeptPages(), tellWorker({ type: 'logout' })]).then(function () {
       try {
         Object.keys(localStorage).forEach(function (key) {
           if (key.indexOf('khgeo-') === 0) { localStorage.removeItem(key); }
@@ -564,6 +567,11 @@
     if (notice) { banner(say('queued')); }
     var last = null;
     try { last = localStorage.getItem(LAST_USER); } catch (e) { /* ignore */ }
+    if (!userId && !last) {
+      // signed out (the queue and the record of the last user are gone): nothing kept may outlive the logout
+      dropKeptPages();
+      return;
+    }
     if (!userId && last && navigator.onLine) {
       // signed out meanwhile (the session expired): ask for the password, the queue goes on afterwards
       queue.all(last).then(function (items) {
