@@ -503,6 +503,7 @@
         var entry = document.createElement('li');
         entry.className = 'queued state-' + item.state;
         entry.setAttribute('data-zone', item.zone);
+        if (item.currentFromForm) { entry.setAttribute('data-current', 'form'); }
         var title = document.createElement('strong');
         title.textContent = item.zoneName || item.zone;
         entry.appendChild(title);
