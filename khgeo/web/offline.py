@@ -40,6 +40,8 @@ def service_worker():
         "version": version,
         "shell": [url_for("static", filename=name) for name in files],
         "scripts": [url_for("static", filename=f"js/offline/{name}") for name in ("queue.js", "sync.js")],
+        "staticPrefix": url_for("static", filename=""),
+        "workerPath": url_for("web.service_worker"),
         "offlinePage": url_for("web.offline_page"),
         "statePath": url_for("web.offline_state"),
         "loginPath": url_for("auth.login"),
@@ -48,7 +50,7 @@ def service_worker():
     }
     body = f"self.KHGEO = {json.dumps(shell)};\n" + (static / WORKER_FILE).read_text(encoding="utf-8")
     response = Response(body, mimetype="text/javascript")
-    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Service-Worker-Allowed"] = url_for("web.map_page")  # the site root, under any prefix
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -77,7 +79,7 @@ def web_manifest():
         "description": _("Monitoring the industrial zones and clusters of Bắc Giang, also without a signal."),
         "lang": "vi",
         "start_url": url_for("web.map_page"),
-        "scope": "/",
+        "scope": url_for("web.map_page"),
         "display": "standalone",
         "theme_color": THEME_COLOUR,
         "background_color": "#ffffff",

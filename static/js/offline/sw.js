@@ -104,8 +104,8 @@ self.addEventListener('fetch', function (event) {
     event.respondWith(kept(request).then(function (found) { return found || fetch(request); }));
     return;
   }
-  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname === '/sw.js') { return; }
-  if (url.pathname.indexOf('/static/') === 0) {
+  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname === KHGEO.workerPath) { return; }
+  if (url.pathname.indexOf(KHGEO.staticPrefix) === 0) {
     event.respondWith(caches.open(SHELL).then(function (cache) {
       return cache.match(request, { ignoreSearch: true }).then(function (found) { return found || fetch(request); });
     }));

@@ -14,9 +14,8 @@
 (function (scope) {
   'use strict';
   var queue = scope.khgeoQueue;
-  var config = scope.KHGEO || {};
-  var STATE = config.statePath || '/offline/state.json';
-  var LOGIN = config.loginPath || '/login';
+  // addresses: the worker gets them on its first line (khgeo/web/offline.py), the pages from ui.js
+  function setting(name, fallback) { return (scope.KHGEO && scope.KHGEO[name]) || fallback; }
 
   function locked(name, work) {
     if (scope.navigator && scope.navigator.locks) {
@@ -27,11 +26,11 @@
 
   function signedOut(response) {
     if (response.status === 401) { return true; }
-    return response.redirected && new URL(response.url).pathname === LOGIN;
+    return response.redirected && new URL(response.url).pathname === setting('loginPath', '/login');
   }
 
   function state() {
-    return fetch(STATE, { credentials: 'same-origin', headers: { Accept: 'application/json' }, cache: 'no-store' })
+    return fetch(setting('statePath', '/offline/state.json'), { credentials: 'same-origin', headers: { Accept: 'application/json' }, cache: 'no-store' })
       .then(function (response) {
         var type = response.headers.get('Content-Type') || '';
         if (signedOut(response) || !response.ok || type.indexOf('application/json') !== 0) {
@@ -60,7 +59,7 @@
   }
 
   function current(item) {
-    return fetch('/api/zones/' + encodeURIComponent(item.zone), {
+    return fetch(item.api || '/api/zones/' + encodeURIComponent(item.zone), {
       credentials: 'same-origin', headers: { Accept: 'application/geo+json' }, cache: 'no-store'
     }).then(function (response) {
       return response.json().then(function (feature) {

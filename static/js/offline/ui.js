@@ -10,6 +10,7 @@
   var queue = window.khgeoQueue;
   var strings = JSON.parse(document.getElementById('khgeo-offline-strings').textContent);
   var userId = root.getAttribute('data-user');
+  window.KHGEO = window.KHGEO || { statePath: root.getAttribute('data-state'), loginPath: root.getAttribute('data-login-path') };
   var LAST_USER = 'khgeo-last-user';
   var NOTICE = 'khgeo-queued-notice';
   var USER_CACHE = 'khgeo-u';
@@ -58,7 +59,7 @@
   }
 
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register(root.getAttribute('data-worker'), { scope: '/' }).catch(function () {
+    navigator.serviceWorker.register(root.getAttribute('data-worker'), { scope: root.getAttribute('data-scope') }).catch(function () {
       /* no worker (private mode, an old browser): the app still works online */
     });
     navigator.serviceWorker.addEventListener('message', function (event) {
@@ -172,7 +173,7 @@
 
   /* On a zone's page: the user's updates of it that still wait (the figures shown do not have them yet). */
   function showZoneWaiting(items) {
-    var match = /^\/zones\/([^/]+)$/.exec(window.location.pathname);
+    var match = /\/zones\/([^/]+)$/.exec(window.location.pathname);
     var heading = document.querySelector('main h1');
     if (!match || !heading) { return; }
     var zone = decodeURIComponent(match[1]);
@@ -312,6 +313,7 @@
     return Promise.all(files.map(resize)).then(function (photos) {
       return queue.add(userId, {
         zone: zone, zoneName: zoneName, action: form.getAttribute('action') || window.location.pathname,
+        api: form.getAttribute('data-zone-api'),
         fields: fields, original: original, photos: photos, version: parseInt(form.elements.version.value, 10)
       });
     }).then(function (item) {
