@@ -37,9 +37,20 @@ OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz", "web.service_worker", "
 SESSION_KEY = "sid"  # the cookie's entry holding the server-side session key
 
 
+# sent by the offline app when it downloads pages for later (static/js/offline/ui.js, khgeo/web/offline.py)
+PRECACHE_HEADER = "X-Khgeo-Precache"
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        # a page downloaded in the background must not write back, unchanged, the session it read: a request
+        # running at the same time may have changed it (the "Saved." message of the page the user opens next)
+        if request.headers.get(PRECACHE_HEADER) and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
 
 
 @dataclass(frozen=True)

@@ -472,3 +472,14 @@ def test_basemap_tiles_are_kept_only_when_the_setting_allows_and_within_its_limi
         assert '"tilesOrigin": "https://tiles.invalid"' in field.get("/sw.js").get_data(as_text=True)
     finally:
         allowed.extensions["khgeo.db"].engine.dispose()
+
+
+def test_a_page_downloaded_for_later_leaves_the_next_pages_message_and_the_session_cookie_alone(app):
+    field = client_as(app, "field")
+    field.get("/")  # the page that starts the download (its CSRF token is in the session from then on)
+    with field.session_transaction() as session:
+        session["_flashes"] = [("success", "Đã lưu.")]
+    later = field.get("/zones/kcn-van-trung", headers={"X-Khgeo-Precache": "1"})
+    assert later.status_code == 200 and "Đã lưu." not in later.get_data(as_text=True)
+    assert "Set-Cookie" not in later.headers, "the session it read is not written back"
+    assert "Đã lưu." in field.get("/zones/kcn-van-trung").get_data(as_text=True), "the page the user opens"

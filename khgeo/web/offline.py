@@ -16,14 +16,13 @@ from flask_wtf.csrf import generate_csrf
 from khgeo.clock import now
 from khgeo.db import get_session
 from khgeo.jinja import date_vn
-from khgeo.security import authenticated_by_token
+from khgeo.security import PRECACHE_HEADER, authenticated_by_token
 from khgeo.services import offline
 from khgeo.web import bp
 
 WORKER_FILE = Path("js") / "offline" / "sw.js"
 USER_HEADER = "X-Khgeo-User"  # whose response this is: the worker keeps only the signed-in user's
 KEEP_HEADER = "X-Khgeo-Offline"  # "keep": part of the user's area, the worker may store it
-PRECACHE_HEADER = "X-Khgeo-Precache"  # sent by the phone when it downloads the area (static/js/offline/ui.js)
 THEME_COLOUR = "#0b3d2e"  # the top bar's green (static/css/khgeo.css)
 # pages any signed-in user may keep; zone pages only when the zone is in the user's area
 _ALWAYS_KEPT = {"web.map_page", "web.offline_page", "api.zones"}

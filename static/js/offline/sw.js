@@ -1,7 +1,7 @@
 /* khgeo's service worker, served as /sw.js (khgeo/web/offline.py puts `self.KHGEO = {version, shell, …}` above
  * this text). Hand-written rather than Workbox: it does three small things — keep the app's own files, keep the
  * pages the server marks as the signed-in user's area (X-Khgeo-Offline: keep, X-Khgeo-User: <id>), send the
- * queue on Background Sync — and about 150 lines say exactly what is cached and for whom. Workbox's runtime
+ * queue on Background Sync — and about 130 lines say exactly what is cached and for whom. Workbox's runtime
  * would add some 15 vendored modules and its own strategies, none of which knows about per-user caches.
  *
  *   /static/…        cache first ("khgeo-shell-<version>", filled at install, replaced when a file changes)

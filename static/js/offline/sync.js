@@ -30,7 +30,10 @@
   }
 
   function state() {
-    return fetch(setting('statePath', '/offline/state.json'), { credentials: 'same-origin', headers: { Accept: 'application/json' }, cache: 'no-store' })
+    // (the header: a background request, which leaves the session cookie as it is unless it changed it)
+    return fetch(setting('statePath', '/offline/state.json'), {
+      credentials: 'same-origin', headers: { Accept: 'application/json', 'X-Khgeo-Precache': '1' }, cache: 'no-store'
+    })
       .then(function (response) {
         var type = response.headers.get('Content-Type') || '';
         if (signedOut(response) || !response.ok || type.indexOf('application/json') !== 0) {
@@ -60,7 +63,7 @@
 
   function current(item) {
     return fetch(item.api || '/api/zones/' + encodeURIComponent(item.zone), {
-      credentials: 'same-origin', headers: { Accept: 'application/geo+json' }, cache: 'no-store'
+      credentials: 'same-origin', headers: { Accept: 'application/geo+json', 'X-Khgeo-Precache': '1' }, cache: 'no-store'
     }).then(function (response) {
       return response.json().then(function (feature) {
         var props = feature.properties || {};

@@ -1,6 +1,7 @@
 /* The installable, offline app in the page: registers the worker (sw.js), tells it who is signed in, keeps the
  * user's area on the phone, shows "Chờ gửi (n)", sends the queue (sync.js) on opening and when the network
- * returns, the offline panel (/offline) with its conflicts, the install button, and the logout warning.
+ * returns, the install button, and the logout warning. The offline panel (/offline) is panel.js, the photos'
+ * resizing photos.js.
  * Every string comes from the JSON block base.html renders (#khgeo-offline-strings), in the user's language.
  */
 (function () {
@@ -46,16 +47,17 @@
   }
 
   /* -- the worker ------------------------------------------------------------------------------------- */
+  /* Resolves once the worker answered, or after a few seconds (no worker: private mode, an old browser). */
   function tellWorker(message) {
     if (!('serviceWorker' in navigator)) { return Promise.resolve(); }
-    return navigator.serviceWorker.ready.then(function (registration) {
+    var told = navigator.serviceWorker.ready.then(function (registration) {
       return new Promise(function (resolve) {
         var channel = new MessageChannel();
         channel.port1.onmessage = function () { resolve(registration); };
         registration.active.postMessage(message, [channel.port2]);
-        setTimeout(function () { resolve(registration); }, 3000);
       });
     });
+    return Promise.race([told, new Promise(function (resolve) { setTimeout(resolve, 5000); })]);
   }
 
   if ('serviceWorker' in navigator) {
@@ -74,7 +76,7 @@
   /* -- the user's area on the phone ------------------------------------------------------------------- */
   function fetchState() {
     return fetch(root.getAttribute('data-state'), {
-      credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' }
+      credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json', 'X-Khgeo-Precache': '1' }
     }).then(function (response) {
       var type = response.headers.get('Content-Type') || '';
       if (!response.ok || type.indexOf('application/json') !== 0) { throw new Error('signed out'); }
@@ -167,6 +169,7 @@
       indicator.classList.toggle('has-conflicts', stuck > 0);
       document.documentElement.setAttribute('data-queue', String(items.length));
       showZoneWaiting(items);
+      document.dispatchEvent(new CustomEvent('khgeo-queue-changed'));  // the offline panel (panel.js)
       return items;
     });
   }
@@ -211,7 +214,6 @@
         banner(say('sent', { n: report.sent }));
       }
       document.documentElement.setAttribute('data-synced', String(Date.now()));
-      renderPanel();
       return report;
     });
   }
@@ -234,66 +236,6 @@
     }).catch(function () { /* no Background Sync: the online event and the next opening send it */ });
   }
 
-  /* -- photos: made smaller on the phone before they wait in the queue -------------------------------- */
-  var MAX_SIDE = 2048;  // the server keeps photos at this size (khgeo/services/photos.py STORED_MAX_SIDE)
-
-  function exifSegment(buffer) {
-    // the JPEG's APP1 "Exif" segment (GPS position, date taken), with its orientation set to "upright":
-    // the canvas draws the photo already turned
-    var bytes = new Uint8Array(buffer);
-    if (bytes[0] !== 0xff || bytes[1] !== 0xd8) { return null; }
-    var at = 2;
-    while (at + 4 < bytes.length && bytes[at] === 0xff) {
-      var marker = bytes[at + 1];
-      var length = (bytes[at + 2] << 8) | bytes[at + 3];
-      if (marker === 0xe1 && bytes[at + 4] === 0x45 && bytes[at + 5] === 0x78) {
-        var segment = bytes.slice(at, at + 2 + length);
-        uprightOrientation(segment);
-        return segment;
-      }
-      if (marker === 0xda) { break; }
-      at += 2 + length;
-    }
-    return null;
-  }
-
-  function uprightOrientation(segment) {
-    var tiff = 10;  // FF E1, length (2), "Exif\0\0"
-    var view = new DataView(segment.buffer, segment.byteOffset, segment.byteLength);
-    if (tiff + 8 > segment.length) { return; }
-    var little = view.getUint16(tiff) === 0x4949;
-    var ifd = tiff + view.getUint32(tiff + 4, little);
-    if (ifd + 2 > segment.length) { return; }
-    var entries = view.getUint16(ifd, little);
-    for (var i = 0; i < entries; i += 1) {
-      var entry = ifd + 2 + i * 12;
-      if (entry + 12 > segment.length) { return; }
-      if (view.getUint16(entry, little) === 0x0112) { view.setUint16(entry + 8, 1, little); return; }
-    }
-  }
-
-  function resize(file) {
-    if (!/^image\/(jpeg|png)$/.test(file.type) || !window.createImageBitmap) { return Promise.resolve({ blob: file, name: file.name }); }
-    return Promise.all([createImageBitmap(file), file.arrayBuffer()]).then(function (results) {
-      var bitmap = results[0];
-      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-      var canvas = document.createElement('canvas');
-      canvas.width = Math.round(bitmap.width * scale);
-      canvas.height = Math.round(bitmap.height * scale);
-      canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      var exif = file.type === 'image/jpeg' ? exifSegment(results[1]) : null;
-      return new Promise(function (resolve) { canvas.toBlob(resolve, 'image/jpeg', 0.85); }).then(function (blob) {
-        if (!blob) { return { blob: file, name: file.name }; }
-        var name = file.name.replace(/\.[^.]*$/, '') + '.jpg';
-        if (!exif) { return { blob: blob, name: name }; }
-        return blob.arrayBuffer().then(function (jpeg) {
-          var body = new Uint8Array(jpeg);
-          return { blob: new Blob([body.slice(0, 2), exif, body.slice(2)], { type: 'image/jpeg' }), name: name };
-        });
-      });
-    }).catch(function () { return { blob: file, name: file.name }; });
-  }
-
   function defaultValue(element) {
     if (element.tagName !== 'SELECT') { return element.defaultValue; }
     var chosen = Array.prototype.filter.call(element.options, function (option) { return option.defaultSelected; });
@@ -310,6 +252,7 @@
       original[element.name] = defaultValue(element);
     });
     var files = form.elements.photos ? Array.prototype.slice.call(form.elements.photos.files) : [];
+    var resize = window.khgeoPhotos ? window.khgeoPhotos.resize : function (file) { return Promise.resolve({ blob: file, name: file.name }); };
     return Promise.all(files.map(resize)).then(function (photos) {
       return queue.add(userId, {
         zone: zone, zoneName: zoneName, action: form.getAttribute('action') || window.location.pathname,
@@ -394,172 +337,6 @@
     });
   }
 
-  /* -- the offline panel (/offline) -------------------------------------------------------------------- */
-  var FIELDS = ['as_of', 'clearance_area_ha', 'cleared_area_ha', 'clearance_pct', 'households_total',
-    'households_agreed', 'wwtp_status', 'wwtp_capacity_m3_day', 'infrastructure_pct', 'occupancy_pct', 'note'];
-
-  function showStored(meta) {
-    var status = document.getElementById('offline-stored');
-    if (!status) { return; }
-    status.textContent = meta && meta.refreshedAt
-      ? say('stored', { n: meta.count, size: size(meta.bytes), when: when(meta.refreshedAt) })
-      : say('nothing_stored');
-  }
-
-  function shown(value) {
-    if (value === null || value === undefined || value === '') { return '—'; }
-    if (typeof value === 'number') { return value.toLocaleString('vi-VN'); }
-    return String(value);
-  }
-
-  function cell(row, text, tag) {
-    var element = document.createElement(tag || 'td');
-    element.textContent = text;
-    row.appendChild(element);
-  }
-
-  function button(text, handler) {
-    var element = document.createElement('button');
-    element.type = 'button';
-    element.textContent = text;
-    element.addEventListener('click', handler);
-    return element;
-  }
-
-  /* The zone's current values as its update form shows them (the user's number format, every field, the
-   * labels of the wastewater statuses): read once per conflict while there is a network. */
-  function readForm(item) {
-    return fetch(item.action, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Khgeo-Precache': '1' } })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(new Error('no form')); })
-      .then(function (html) {
-        var form = new DOMParser().parseFromString(html, 'text/html').getElementById('update-form');
-        if (!form) { throw new Error('no form'); }
-        var values = {};
-        var raw = {};
-        var labels = {};
-        FIELDS.forEach(function (name) {
-          var element = form.elements[name];
-          if (element && name !== 'as_of' && name !== 'note') { values[name] = raw[name] = element.value; }
-        });
-        Array.prototype.forEach.call(form.querySelectorAll('select[name=wwtp_status] option'), function (option) {
-          labels[option.value] = option.textContent.trim();
-        });
-        if (values.wwtp_status !== undefined) { values.wwtp_status = labels[values.wwtp_status] || ''; }
-        item.current = values;
-        item.currentRaw = raw;
-        item.currentLabels = labels;
-        item.currentVersion = parseInt(form.elements.version.value, 10);
-        item.currentFromForm = true;
-        return queue.put(userId, item);
-      });
-  }
-
-  function comparison(item) {
-    var table = document.createElement('table');
-    table.className = 'compare';
-    var head = table.createTHead().insertRow();
-    cell(head, '', 'th');
-    cell(head, say('now_saved') + ' (' + say('version') + ' ' + item.currentVersion + ')', 'th');
-    cell(head, say('yours'), 'th');
-    var body = table.createTBody();
-    FIELDS.forEach(function (name) {
-      var mine = item.fields[name];
-      var before = item.original ? item.original[name] : undefined;
-      var nowRaw = item.currentRaw ? item.currentRaw[name] : undefined;
-      // the fields I changed, and those changed by the other save: the rest is the same on both sides
-      var changed = before === undefined || mine !== before || (nowRaw !== undefined && nowRaw !== before);
-      if (!changed || ((mine === undefined || mine === '') && (nowRaw === undefined || nowRaw === ''))) { return; }
-      if (name === 'wwtp_status' && item.currentLabels && mine !== undefined) { mine = item.currentLabels[mine] || mine; }
-      var now = item.current ? item.current[name] : undefined;
-      var row = body.insertRow();
-      cell(row, say('field_' + name), 'th');
-      cell(row, name === 'note' ? '' : shown(now));
-      cell(row, shown(mine));
-    });
-    return table;
-  }
-
-  var formsRead = {};  // conflicts whose zone form was read (or tried) on this page
-
-  function renderPanel() {
-    var list = document.getElementById('offline-queue');
-    if (!list || !userId) { return Promise.resolve(); }
-    return queue.all(userId).then(function (items) {
-      var unread = items.filter(function (item) {
-        return item.state === 'conflict' && !item.currentFromForm && !formsRead[item.id + ':' + item.currentVersion];
-      });
-      if (unread.length && navigator.onLine) {
-        unread.forEach(function (item) { formsRead[item.id + ':' + item.currentVersion] = true; });
-        Promise.all(unread.map(function (item) { return readForm(item).catch(function () { return null; }); }))
-          .then(function () { return renderPanel(); });
-      }
-      list.textContent = '';
-      if (!items.length) {
-        var empty = document.createElement('li');
-        empty.className = 'empty';
-        empty.textContent = say('empty_queue');
-        list.appendChild(empty);
-        return;
-      }
-      items.forEach(function (item) {
-        var entry = document.createElement('li');
-        entry.className = 'queued state-' + item.state;
-        entry.setAttribute('data-zone', item.zone);
-        if (item.currentFromForm) { entry.setAttribute('data-current', 'form'); }
-        var title = document.createElement('strong');
-        title.textContent = item.zoneName || item.zone;
-        entry.appendChild(title);
-        var detail = document.createElement('span');
-        detail.className = 'khgeo-muted';
-        detail.textContent = ' · ' + say('state_' + item.state) + ' · ' + say('saved_at', { when: when(item.savedAt) }) +
-          ((item.photos || []).length ? ' · ' + say('field_photos') + ': ' + item.photos.length : '');
-        entry.appendChild(detail);
-        if (item.state === 'conflict') { entry.appendChild(comparison(item)); }
-        if (item.state === 'invalid' && item.errors && item.errors.length) {
-          var errors = document.createElement('p');
-          errors.className = 'field-error';
-          errors.textContent = item.errors.join(' · ');
-          entry.appendChild(errors);
-        }
-        if (item.state !== 'pending') {
-          var actions = document.createElement('p');
-          actions.className = 'actions';
-          if (item.state === 'conflict') {
-            var again = button(say('reapply'), function () {
-              again.disabled = true;
-              (item.currentRaw ? Promise.resolve() : readForm(item)).catch(function () { return null; })
-                .then(function () { return window.khgeoSync.reapply(userId, item); })
-                .then(showCount).then(renderPanel).then(sync);
-            });
-            again.className = 'primary';
-            again.setAttribute('data-action', 'reapply');
-            actions.appendChild(again);
-          }
-          var drop = button(say('discard'), function () {
-            if (!window.confirm(say('discard_confirm'))) { return; }
-            queue.remove(userId, item.id).then(showCount).then(renderPanel);
-          });
-          drop.setAttribute('data-action', 'discard');
-          actions.appendChild(drop);
-          entry.appendChild(actions);
-        }
-        list.appendChild(entry);
-      });
-    });
-  }
-
-  var downloadButton = document.getElementById('offline-download');
-  if (downloadButton) {
-    showStored(readMeta(userId));
-    downloadButton.addEventListener('click', function () {
-      downloadButton.disabled = true;
-      var status = document.getElementById('offline-stored');
-      download(true, function (done, total) { status.textContent = say('downloading', { done: done, n: total }); })
-        .then(showStored, function () { status.textContent = say('download_failed'); })
-        .then(function () { downloadButton.disabled = false; });
-    });
-  }
-
   /* -- on opening ---------------------------------------------------------------------------------------- */
   function onOpen() {
     var notice = null;
@@ -584,9 +361,11 @@
       });
       return;
     }
-    showCount().then(renderPanel).then(sync).then(function () {
+    showCount().then(sync).then(function () {
       return download(false).catch(function () { return null; });
-    }).then(function (meta) { if (document.getElementById('offline-stored') && meta) { showStored(meta); } });
+    }).then(function (meta) {
+      if (meta) { document.dispatchEvent(new CustomEvent('khgeo-offline-stored', { detail: meta })); }
+    });
   }
 
   window.addEventListener('online', function () {
@@ -597,6 +376,9 @@
     banner(say('offline', { when: root.getAttribute('data-rendered') }));
   });
 
-  window.khgeoOffline = { enqueue: enqueue, waitingFor: waitingFor, canOpen: canOpen, sync: sync, showCount: showCount, userId: userId };
+  window.khgeoOffline = {
+    enqueue: enqueue, waitingFor: waitingFor, canOpen: canOpen, sync: sync, showCount: showCount, userId: userId,
+    say: say, when: when, size: size, readMeta: readMeta, download: download
+  };
   onOpen();
 }());
