@@ -483,3 +483,20 @@ def test_a_page_downloaded_for_later_leaves_the_next_pages_message_and_the_sessi
     assert later.status_code == 200 and "Đã lưu." not in later.get_data(as_text=True)
     assert "Set-Cookie" not in later.headers, "the session it read is not written back"
     assert "Đã lưu." in field.get("/zones/kcn-van-trung").get_data(as_text=True), "the page the user opens"
+
+
+@pytest.mark.browser
+def test_chromium_finds_the_app_installable(server, phone):
+    """A Lighthouse-style check: Chromium's own verdict on the manifest, icons and worker."""
+    context, watch = phone
+    page = watch.page
+    log_in(page, server, make_user(server, "field"))
+    wait_ready(page)
+    page.reload()  # now controlled by the worker
+    devtools = context.new_cdp_session(page)
+    manifest = devtools.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and "Bắc Giang" in manifest["data"]
+    errors = devtools.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's contexts are incognito profiles, where nothing installs: that is the only objection
+    assert [error["errorId"] for error in errors] == ["in-incognito"]
+    assert csp_problems(watch) == []
