@@ -486,7 +486,7 @@ def test_a_page_downloaded_for_later_leaves_the_next_pages_message_and_the_sessi
 
 
 @pytest.mark.browser
-def test_chromium_finds_the_app_installable(server, phone):
+def test_chromium_finds_the_app_installable_and_the_offline_panel_fits(server, phone):
     """A Lighthouse-style check: Chromium's own verdict on the manifest, icons and worker."""
     context, watch = phone
     page = watch.page
@@ -499,4 +499,64 @@ def test_chromium_finds_the_app_installable(server, phone):
     errors = devtools.send("Page.getInstallabilityErrors")["installabilityErrors"]
     # Playwright's contexts are incognito profiles, where nothing installs: that is the only objection
     assert [error["errorId"] for error in errors] == ["in-incognito"]
+    # the offline panel on a phone and on a laptop: its button and status in view, no sideways scrolling
+    for width, height in ((360, 740), (1366, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{server.url}/offline")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for selector in ("#offline-download", "#offline-stored", "h1"):
+            box = page.locator(selector).bounding_box()
+            assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width, (width, selector)
+            assert box["y"] + box["height"] <= height, (width, selector)
     assert csp_problems(watch) == []
+
+
+def test_a_queued_save_sent_twice_arrives_once(app, tmp_path):
+    """What sync.js sends (the form, its photo, the item's own request id): a resend after a lost answer is
+    answered like the first send, and the zone's history has one new row."""
+    import uuid
+
+    from tests.helpers import csrf_of, hidden
+
+    code = FIELD_ZONES[2]
+    field = client_as(app, "field")
+    form = field.get(f"/zones/{code}/update").get_data(as_text=True)
+    key = str(uuid.uuid4())
+    before = _rows_in_app(app, code)
+    answers = []
+    for _ in range(2):
+        data = {
+            "csrf_token": csrf_of(form),
+            "version": hidden(form, "version"),
+            "request_id": key,
+            "as_of": "",
+            "occupancy_pct": "52",
+            "note": "Gửi từ hàng chờ",
+            "photos": (photo_file(tmp_path).open("rb"), "site.jpg"),
+        }
+        response = field.post(
+            f"/zones/{code}/update",
+            data=data,
+            headers={"X-Requested-With": "khgeo-queue"},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200
+        answers.append(response.get_json())
+    assert (
+        answers[0] == answers[1]
+        and answers[0]["saved"]
+        and answers[0]["version"] > int(hidden(form, "version"))
+    )
+    assert _rows_in_app(app, code) == before + 1
+    assert "Đã lưu." not in field.get(f"/zones/{code}").get_data(as_text=True), "the queue says it itself"
+
+
+def _rows_in_app(app, code: str) -> int:
+    with app.extensions["khgeo.db"].session() as session:
+        return session.execute(
+            text(
+                "SELECT count(*) FROM zone_updates WHERE kind = 'status' "
+                "AND zone_id = (SELECT id FROM zones WHERE code = :code)"
+            ),
+            {"code": code},
+        ).scalar_one()
