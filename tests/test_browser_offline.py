@@ -266,6 +266,32 @@ def test_a_queued_update_of_a_zone_changed_meanwhile_is_shown_beside_the_current
 
 
 @pytest.mark.browser
+def test_a_queued_update_the_server_refuses_waits_with_its_message_and_goes_back_to_the_form(server, phone):
+    code = "kcn-quang-chau"
+    context, watch = phone
+    page = watch.page
+    log_in(page, server, make_user(server, "field"))
+    wait_ready(page)
+    queue_offline(context, page, server, code, "150")  # no percentage above 100: the server says so
+    wait_queue(page, 1)
+    before = status_rows(server, code)
+    context.set_offline(False)
+    page.wait_for_selector("#khgeo-queue.has-conflicts", timeout=20_000)
+    page.goto(f"{server.url}/offline")
+    refused = page.locator("#offline-queue li.state-invalid")
+    assert "100" in refused.locator(".field-error").inner_text(), "the server's message"
+    refused.locator("button[data-action=correct]").click()
+    page.wait_for_url(f"{server.url}/zones/{code}/update")
+    assert page.input_value("input[name=occupancy_pct]") == "150", "what was typed, back in the form"
+    page.fill("input[name=occupancy_pct]", "50")
+    page.click("#update-form button[type=submit]")
+    page.wait_for_url(f"{server.url}/zones/{code}")
+    wait_queue(page, 0)
+    assert len(status_rows(server, code)) == len(before) + 1
+    assert csp_problems(watch) == []
+
+
+@pytest.mark.browser
 def test_logging_out_warns_about_unsent_updates_then_leaves_nothing_for_the_next_user(server, browser):
     context = browser.new_context(**PHONE)
     context.add_init_script(CSP_PROBE)

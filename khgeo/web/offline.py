@@ -206,6 +206,7 @@ def _strings() -> dict[str, str]:
         "yours": _("You typed"),
         "reapply": _("Apply mine to the new version"),
         "discard": _("Discard mine"),
+        "correct": _("Correct it in the form"),
         "discard_confirm": _("Discard this update? It will not be sent."),
         "field_as_of": _("Situation as of"),
         "field_clearance_area_ha": _("Area to clear"),

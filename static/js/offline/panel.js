@@ -155,6 +155,21 @@
             again.setAttribute('data-action', 'reapply');
             actions.appendChild(again);
           }
+          if (item.state === 'invalid') {
+            // back to the zone's form, filled in with what was typed (update-form.js restores it as a draft)
+            var correct = button(say('correct'), function () {
+              correct.disabled = true;
+              readForm(item).then(function () {
+                var draft = Object.assign({}, item.fields, { version: String(item.currentVersion) });
+                delete draft.request_id;
+                localStorage.setItem('khgeo-draft-' + item.zone, JSON.stringify(draft));
+                return queue.remove(userId, item.id);
+              }).then(function () { window.location.assign(item.action); }, function () { correct.disabled = false; });
+            });
+            correct.className = 'primary';
+            correct.setAttribute('data-action', 'correct');
+            actions.appendChild(correct);
+          }
           var drop = button(say('discard'), function () {
             if (!window.confirm(say('discard_confirm'))) { return; }
             queue.remove(userId, item.id).then(offline.showCount);
