@@ -12,6 +12,7 @@ from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.exc import SQLAlchemyError
 
 from khgeo.clock import now
 from khgeo.db import get_session
@@ -26,7 +27,13 @@ KEEP_HEADER = "X-Khgeo-Offline"  # "keep": part of the user's area, the worker m
 THEME_COLOUR = "#0b3d2e"  # the top bar's green (static/css/khgeo.css)
 # pages any signed-in user may keep; zone pages only when the zone is in the user's area
 _ALWAYS_KEPT = {"web.map_page", "web.offline_page", "api.zones"}
-_UNMARKED = {"static", "web.service_worker", "web.web_manifest", None}  # nobody's: no user lookup either
+_UNMARKED = {
+    "static",
+    "web.service_worker",
+    "web.web_manifest",
+    "api.healthz",
+    None,
+}  # nobody's: no user lookup either
 _ZONE_PAGES = {"web.zone_page", "web.zone_update", "web.zone_popup", "api.zone"}
 
 
@@ -149,11 +156,16 @@ def _leave_messages_for_the_user() -> None:
 @bp.after_app_request
 def _mark_for_the_worker(response: Response) -> Response:
     """Say whose response this is and whether the phone may keep it; the worker stores nothing unmarked."""
-    if request.endpoint in _UNMARKED or not current_user.is_authenticated or authenticated_by_token():
+    if request.endpoint in _UNMARKED:
         return response
-    response.headers[USER_HEADER] = str(current_user.id)
-    if request.method == "GET" and response.status_code == 200 and _keepable():
-        response.headers[KEEP_HEADER] = "keep"
+    try:
+        if not current_user.is_authenticated or authenticated_by_token():
+            return response
+        response.headers[USER_HEADER] = str(current_user.id)
+        if request.method == "GET" and response.status_code == 200 and _keepable():
+            response.headers[KEEP_HEADER] = "keep"
+    except SQLAlchemyError:
+        pass  # the database is down (the answer says so already): unmarked, so nothing is kept
     return response
 
 
