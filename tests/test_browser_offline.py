@@ -292,6 +292,47 @@ def test_a_queued_update_the_server_refuses_waits_with_its_message_and_goes_back
 
 
 @pytest.mark.browser
+def test_background_sync_sends_the_queue_with_no_page_open(server, phone):
+    """The worker sends the queue on its own (Background Sync, fired here through the DevTools protocol)."""
+    code = FIELD_ZONES[0]
+    context, watch = phone
+    page = watch.page
+    log_in(page, server, make_user(server, "field"))
+    wait_ready(page)
+    queue_offline(context, page, server, code, "47")
+    wait_queue(page, 1)
+    before = status_rows(server, code)
+    devtools = context.new_cdp_session(page)
+    registrations: list[str] = []
+    devtools.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(r["registrationId"] for r in event["registrations"]),
+    )
+    devtools.send("ServiceWorker.enable")
+    page.goto("about:blank")  # no khgeo page runs: only the worker can send
+    context.set_offline(False)
+    page.wait_for_timeout(300)
+    assert registrations, "the worker is registered"
+    devtools.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": server.url,
+            "registrationId": registrations[-1],
+            "tag": "khgeo-queue",
+            "lastChance": False,
+        },
+    )
+    for _ in range(100):
+        if len(status_rows(server, code)) > len(before):
+            break
+        page.wait_for_timeout(100)
+    assert len(status_rows(server, code)) == len(before) + 1, "sent by the worker, once"
+    page.goto(f"{server.url}/offline")
+    wait_queue(page, 0)
+    assert csp_problems(watch) == []
+
+
+@pytest.mark.browser
 def test_logging_out_warns_about_unsent_updates_then_leaves_nothing_for_the_next_user(server, browser):
     context = browser.new_context(**PHONE)
     context.add_init_script(CSP_PROBE)
