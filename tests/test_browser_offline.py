@@ -77,8 +77,11 @@ def user_id(server: LiveServer, username: str) -> int:
 
 
 def photo_file(tmp_path, name: str = "site.jpg"):
+    """A phone camera's photo: 3000 × 2000, with its GPS position (21.2917 N, 106.2 E) in Exif."""
     path = tmp_path / name
-    Image.new("RGB", (3000, 2000), (180, 120, 60)).save(path, "JPEG", quality=90)
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (21.0, 17.0, 30.0), 3: "E", 4: (106.0, 12.0, 0.0)})
+    Image.new("RGB", (3000, 2000), (180, 120, 60)).save(path, "JPEG", quality=90, exif=exif)
     return path
 
 
@@ -150,6 +153,12 @@ def test_three_zones_updated_offline_on_a_phone_arrive_once_with_their_photos(se
         if number == 1:
             page.reload()  # the queue survives a reload without a network
             wait_queue(page, 1)
+            # the photo waits already made smaller on the phone (the server would take up to 10 MB)
+            size = page.evaluate(
+                "khgeoQueue.all(khgeoOffline.userId).then(items => createImageBitmap(items[0].photos[0].blob))"
+                ".then(bitmap => [bitmap.width, bitmap.height])"
+            )
+            assert size == [2048, 1365]
     indicator = page.locator("#khgeo-queue")
     assert indicator.inner_text().startswith("Chờ gửi (3)")
     box = indicator.bounding_box()
@@ -182,14 +191,14 @@ def test_three_zones_updated_offline_on_a_phone_arrive_once_with_their_photos(se
     ).wait_for()
     kept = {path for cache in page.evaluate(STORAGE)["kept"] for path in cache}
     assert len([path for path in kept if path.startswith("/photos/")]) >= 3, "the new photos' thumbnails too"
-    # the photo was made smaller on the phone before it waited in the queue
-    width = _sql(
+    # made smaller on the phone, the photo kept its GPS position
+    width, lat, lon = _sql(
         server,
-        "SELECT p.width FROM photos p JOIN zone_updates u ON u.id = p.update_id "
+        "SELECT p.width, p.gps_lat, p.gps_lon FROM photos p JOIN zone_updates u ON u.id = p.update_id "
         "JOIN zones z ON z.id = u.zone_id WHERE z.code = :code ORDER BY p.id DESC LIMIT 1",
         code=FIELD_ZONES[0],
-    )[0][0]
-    assert width <= 2048
+    )[0]
+    assert width == 2048 and (round(lat, 4), round(lon, 4)) == (21.2917, 106.2)
     assert [e for e in watch.errors if "CSP" in e or "Content Security Policy" in e or "pageerror" in e] == []
 
 
