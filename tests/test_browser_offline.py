@@ -76,10 +76,12 @@ def user_id(server: LiveServer, username: str) -> int:
     return _sql(server, "SELECT id FROM users WHERE username = :u", u=username)[0][0]
 
 
-def photo_file(tmp_path, name: str = "site.jpg"):
-    """A phone camera's photo: 3000 × 2000, with its GPS position (21.2917 N, 106.2 E) in Exif."""
+def photo_file(tmp_path, name: str = "site.jpg", orientation: int = 1):
+    """A phone camera's photo: 3000 × 2000 as stored, with its GPS position (21.2917 N, 106.2 E) in Exif, and
+    the Exif orientation (6: the phone was held upright, the photo is to be shown turned, 2000 × 3000)."""
     path = tmp_path / name
     exif = Image.Exif()
+    exif[0x0112] = orientation
     exif.get_ifd(0x8825).update({1: "N", 2: (21.0, 17.0, 30.0), 3: "E", 4: (106.0, 12.0, 0.0)})
     Image.new("RGB", (3000, 2000), (180, 120, 60)).save(path, "JPEG", quality=90, exif=exif)
     return path
@@ -146,7 +148,8 @@ def test_three_zones_updated_offline_on_a_phone_arrive_once_with_their_photos(se
     assert page.locator(".zone-list").count() == 1, "the map page opens without a network"
     assert "Ngoại tuyến" in page.locator("#khgeo-offline-banner").inner_text()
     for number, code in enumerate(FIELD_ZONES, start=1):
-        save_offline(page, server, code, f"Ghi ngoại tuyến {number}", photo_file(tmp_path, f"{code}.jpg"))
+        photo = photo_file(tmp_path, f"{code}.jpg", orientation=6 if number == 2 else 1)
+        save_offline(page, server, code, f"Ghi ngoại tuyến {number}", photo)
         wait_queue(page, number)
         assert "đang chờ gửi" in page.locator("#khgeo-zone-waiting").inner_text(), "the zone page says so"
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no horizontal scrolling"
@@ -199,6 +202,13 @@ def test_three_zones_updated_offline_on_a_phone_arrive_once_with_their_photos(se
         code=FIELD_ZONES[0],
     )[0]
     assert width == 2048 and (round(lat, 4), round(lon, 4)) == (21.2917, 106.2)
+    turned = _sql(
+        server,
+        "SELECT p.width, p.height FROM photos p JOIN zone_updates u ON u.id = p.update_id "
+        "JOIN zones z ON z.id = u.zone_id WHERE z.code = :code ORDER BY p.id DESC LIMIT 1",
+        code=FIELD_ZONES[1],
+    )[0]
+    assert tuple(turned) == (1365, 2048), "shown upright, turned once (not twice)"
     assert [e for e in watch.errors if "CSP" in e or "Content Security Policy" in e or "pageerror" in e] == []
 
 
