@@ -268,6 +268,14 @@ SETTINGS: tuple[Setting, ...] = (
         "A parcel with no change for this many days (and not handed over) is listed as stalled on its zone's page.",
         _positive_int,
     ),
+    Setting(
+        "KHGEO_OFFLINE_TILES",
+        "0",
+        "Basemap tiles of a field user's area the phone may keep for offline work (at most this many, zoom 10 to "
+        "16, about 20 KB each); 0: none. Only for a tile server whose terms allow it (OpenStreetMap's forbid "
+        "bulk downloads).",
+        _non_negative_int,
+    ),
 )
 
 

@@ -33,14 +33,33 @@ from khgeo.services import accounts, authz
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # reachable without logging in, whatever KHGEO_PUBLIC_READ says
-# the calendar feed: a calendar client cannot log in, its secret address is the credential (followup/calendars.py)
-OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz", "web.calendar_feed"}
+# the calendar feed: a calendar client cannot log in, its secret address is the credential (followup/calendars.py);
+# the service worker and the web app manifest: the browser fetches them without the session (offline work)
+OPEN_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "api.healthz",
+    "web.calendar_feed",
+    "web.service_worker",
+    "web.web_manifest",
+}
 SESSION_KEY = "sid"  # the cookie's entry holding the server-side session key
+
+
+# sent by the offline app when it downloads pages for later (static/js/offline/ui.js, khgeo/web/offline.py)
+PRECACHE_HEADER = "X-Khgeo-Precache"
 
 
 class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        # a page downloaded in the background must not write back, unchanged, the session it read: a request
+        # running at the same time may have changed it (the "Saved." message of the page the user opens next)
+        if request.headers.get(PRECACHE_HEADER) and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
 
 
 @dataclass(frozen=True)
@@ -234,7 +253,7 @@ def nonced(html: str) -> Markup:
     return Markup(_SCRIPT_OR_STYLE.sub(lambda m: f'<{m.group(1)} nonce="{csp_nonce()}"', str(html)))
 
 
-def _content_security_policy(tiles: str) -> str:
+def _content_security_policy(tiles: str, fetched_tiles: str = "") -> str:
     return "; ".join(
         [
             "default-src 'self'",
@@ -242,7 +261,10 @@ def _content_security_policy(tiles: str) -> str:
             # Leaflet and its plugins position map panes with inline style attributes
             "style-src 'self' 'unsafe-inline'",
             f"img-src 'self' data: blob: {tiles}".strip(),
-            "connect-src 'self'",
+            # the tile host too only when phones keep tiles for offline work (KHGEO_OFFLINE_TILES)
+            f"connect-src 'self' {fetched_tiles}".strip(),
+            "worker-src 'self'",  # the offline worker, /sw.js (khgeo/web/offline.py)
+            "manifest-src 'self'",
             "font-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",
@@ -254,13 +276,14 @@ def _content_security_policy(tiles: str) -> str:
 
 def init_headers(app: Flask) -> None:
     tiles = tile_sources(app.config["KHGEO_TILES_URL"])
+    fetched_tiles = tiles if app.config.get("KHGEO_OFFLINE_TILES") else ""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonced"] = nonced
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", _content_security_policy(tiles))
+        headers.setdefault("Content-Security-Policy", _content_security_policy(tiles, fetched_tiles))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

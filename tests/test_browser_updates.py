@@ -140,11 +140,14 @@ def test_saving_the_form_in_the_browser_confirms_it_was_saved(server, phone):
     assert page.locator(".flash-success").count() == 1, "the user is told it was saved (Đã lưu.)"
 
 
-def test_a_save_that_fails_offline_keeps_the_form_and_saves_once_back_online(server, phone):
+def test_a_save_without_a_network_waits_on_the_phone_and_is_saved_once_back_online(server, phone):
+    """Since the offline app (tests/test_browser_offline.py has the rest): the save waits in the phone's queue
+    instead of failing, and goes out by itself when the network returns."""
     code = "kcn-quang-chau"
     context, watch = phone
     page = watch.page
     log_in(page, server, add_user(server, "field"))
+    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=30_000)
     entries = status_entries(server, code)
 
     page.goto(f"{server.url}/zones/{code}/update")
@@ -162,18 +165,13 @@ def test_a_save_that_fails_offline_keeps_the_form_and_saves_once_back_online(ser
 
     context.set_offline(True)
     page.click("#update-form button[type=submit]")
-    message = page.locator("p.offline-message")
-    message.wait_for(state="visible")
-    assert message.inner_text().strip()
-    assert page.url == f"{server.url}/zones/{code}/update"
-    for selector, value in typed.items():
-        assert page.input_value(selector) == value, selector
-    assert page.input_value("select[name=wwtp_status]") == "under_construction"
+    page.wait_for_url(f"{server.url}/zones/{code}")
+    page.wait_for_selector("html[data-queue='1']", state="attached")
+    assert "Chờ gửi (1)" in page.locator("#khgeo-queue").inner_text()
     assert status_entries(server, code) == entries
 
     context.set_offline(False)
-    page.click("#update-form button[type=submit]")
-    page.wait_for_url(f"{server.url}/zones/{code}")
+    page.wait_for_selector("html[data-queue='0']", state="attached", timeout=20_000)
     assert status_entries(server, code) == entries + 1, "saved exactly once"
     properties = zone_feature(server, code)["properties"]
     assert (properties["cleared_area_ha"], properties["wwtp_status"]) == (123.45, "under_construction")

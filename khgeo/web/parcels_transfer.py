@@ -17,7 +17,8 @@ from khgeo.services import authz
 from khgeo.services.geometry import VertexLimits
 from khgeo.services.interop.files import ImportFileError, LayerChoiceNeeded
 from khgeo.services.parcels import exporting
-from khgeo.services.parcels.importing import ParcelPlanChanged, apply_parcel_import, plan_parcel_import
+from khgeo.services.parcels.import_types import ParcelPlanChanged
+from khgeo.services.parcels.importing import apply_parcel_import, plan_parcel_import
 from khgeo.services.zones import get_zone, list_zones
 from khgeo.web import transfer
 from khgeo.web.download import attachment

@@ -20,6 +20,9 @@ from khgeo.web import bp
 from khgeo.web.forms import CsrfForm
 from khgeo.web.geometry import edit_outline
 
+QUEUE_CLIENT = (
+    "khgeo-queue"  # X-Requested-With of a save sent from the offline queue (static/js/offline/sync.js)
+)
 FORM_FIELDS = (
     "as_of",
     "clearance_area_ha",
@@ -43,8 +46,10 @@ def _submitted() -> dict[str, str]:
 def _current(zone) -> dict[str, str]:
     """The zone's figures as the rest of the UI writes them in the current language (vi: 4.000 and 398,5), which
     is also how the form reads them back (khgeo.numbers)."""
-    values = {name: _as_typed(getattr(zone, name)) for name in updates.STATUS_FIELDS}
-    values["wwtp_status"] = zone.wwtp_status or ""
+    values = {name: _as_typed(getattr(zone, name)) for name in updates.STATUS_FIELDS if name != "wwtp_status"}
+    values["wwtp_status"] = (
+        zone.wwtp_status or ""
+    )  # a coded value, not a number (the form was a 500 when set)
     values["clearance_pct"] = _as_typed(zone.clearance_pct)
     values["as_of"] = today().isoformat()
     values["note"] = ""
@@ -111,8 +116,9 @@ def zone_update(code: str):
         return _render(exc.zone, form, submitted, conflict=exc.zone, status=409)
     if not saved.replayed:  # a resend of a save that already went through: nothing to do
         session.commit()
-    flash(_("Saved."), "success")
-    return _saved(zone.code)
+    if request.headers.get("X-Requested-With") != QUEUE_CLIENT:  # the phone's queue says so itself
+        flash(_("Saved."), "success")
+    return _saved(zone.code, zone.version)
 
 
 def _form_version() -> int:
@@ -123,12 +129,13 @@ def _form_version() -> int:
         abort(400)
 
 
-def _saved(code: str):
+def _saved(code: str, version: int):
     """Back to the zone page. The form's script asks for the address instead of following the redirect, so
     the "Saved." message is shown on the page the user lands on rather than consumed by a hidden request."""
     target = url_for("web.zone_page", code=code)
-    if request.headers.get("X-Requested-With") == "khgeo-form":
-        return jsonify({"saved": True, "location": target})
+    if request.headers.get("X-Requested-With") in ("khgeo-form", QUEUE_CLIENT):
+        # the version lets a phone's queue send its next update of this zone on top of this one
+        return jsonify({"saved": True, "location": target, "version": version})
     return redirect(target, 303)
 
 

@@ -33,12 +33,45 @@
   if (!form.querySelector('[aria-invalid]') && !document.querySelector('.conflict')) { restoreDraft(); }
   form.addEventListener('input', saveDraft);
 
+  // without a network the save waits in the phone's queue (static/js/offline/), and goes out when it returns
+  var offline = window.khgeoOffline && window.khgeoOffline.userId ? window.khgeoOffline : null;
+
+  function queueIt(button) {
+    return offline.enqueue(form, form.getAttribute('data-zone'), form.getAttribute('data-zone-name')).then(function () {
+      try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
+      return offline.showCount().then(function () { return offline.canOpen(form.getAttribute('data-zone-url')); });
+    }).then(function (canOpen) {
+      if (canOpen) { window.location.assign(form.getAttribute('data-zone-url')); return; }
+      // the zone page is not on the phone: stay here, the form emptied of what is now queued
+      message.textContent = form.getAttribute('data-queued-message');
+      message.classList.replace('flash-error', 'flash-success');
+      message.hidden = false;
+      form.reset();
+      if (form.elements.photos) { form.elements.photos.value = ''; }
+      button.disabled = false;
+    }, function () {
+      message.classList.replace('flash-success', 'flash-error');
+      message.textContent = form.getAttribute('data-offline-message');
+      message.hidden = false;
+      button.disabled = false;
+    });
+  }
+
   function onSubmit(event) {
     event.preventDefault();
     saveDraft();
     message.hidden = true;
     var button = form.querySelector('button[type=submit]');
     button.disabled = true;
+    if (!offline) { post(button); return; }
+    if (!navigator.onLine) { queueIt(button); return; }
+    // an earlier save of this zone still waits: this one goes behind it, in order
+    offline.waitingFor(form.getAttribute('data-zone')).then(function (waiting) {
+      if (waiting) { queueIt(button); } else { post(button); }
+    });
+  }
+
+  function post(button) {
     fetch(form.action || window.location.href, {
       method: 'POST', body: new FormData(form), credentials: 'same-origin',
       headers: { 'X-Requested-With': 'khgeo-form' }
@@ -72,6 +105,7 @@
         });
       })
       .catch(function () {
+        if (offline) { queueIt(button); return; }
         message.textContent = form.getAttribute('data-offline-message');
         message.hidden = false;
         button.disabled = false;

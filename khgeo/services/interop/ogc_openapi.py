@@ -3,6 +3,9 @@
 Every path of every collection is written out (zones and districts take different filters), with each parameter,
 its limits, and the shape of each response. tests/test_ogcapi.py validates it with openapi-spec-validator and runs
 schemathesis against it.
+
+Why one module over 500 lines: it is one document, declared top to bottom as the clients read it (parameters,
+schemas, responses, paths); split, a reader would chase each $ref across files.
 """
 
 from __future__ import annotations

@@ -24,9 +24,6 @@ one the user saw (its fingerprint); the caller commits.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -36,11 +33,10 @@ from geoalchemy2 import WKBElement
 from pyproj import CRS
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo import clock
-from khgeo.errors import KhgeoError
 from khgeo.geo import crs as geo_crs
 from khgeo.geo.reprojection import parse_crs
 from khgeo.models import Parcel, ParcelEvent, User, Zone
@@ -53,191 +49,25 @@ from khgeo.services.geometry import (
 )
 from khgeo.services.interop import import_plan as importer
 from khgeo.services.interop.files import ImportFileError, SourceData
-from khgeo.services.interop.import_types import SAME_OUTLINE_M
 from khgeo.services.parcels import fields
 from khgeo.services.parcels.derive import refresh_zones
 from khgeo.services.parcels.identity import parcel_uid
-
-METRIC_SRID = 32648  # WGS 84 / UTM 48N: the CRS zones' areas are measured in (Zone.computed_area_ha)
-DB_BATCH = 500
-UID_TOLERANCE_DEG = 1e-5  # ~1 m: a file's identifier point may sit on the parcel's edge
-MIN_AREA_M2 = 1.0  # an outline smaller than this is a drawing error, not a parcel
-ACTIONS = ("create", "update", "unchanged", "rejected")
-# what an import may set on a stored parcel (never its stage, dates, amounts or flags)
-CADASTRAL_FIELDS = (
-    "land_user_kind",
-    "old_sheet",
-    "old_number",
-    "land_type",
-    "legal_area_m2",
-    "address",
-    "land_user_name",
-    "households",
-    "people",
+from khgeo.services.parcels.import_match import match_and_diff
+from khgeo.services.parcels.import_types import (
+    DB_BATCH,
+    IMPORT_NOTE,
+    KEY_TEXT,
+    MAX_COUNT,
+    MAX_LEGAL_AREA_M2,
+    METRIC_SRID,
+    MIN_AREA_M2,
+    TEXT_MAX,
+    UID_TOLERANCE_DEG,
+    ParcelImportConflict,
+    ParcelImportPlan,
+    ParcelPlanChanged,
+    ParcelRow,
 )
-KEY_TEXT = ("sheet", "number", "old_sheet", "old_number")
-TEXT_MAX = {"address": 1000, "land_user_name": 500}
-MAX_LEGAL_AREA_M2 = Decimal("99999999999")  # Numeric(12, 1)
-MAX_COUNT = 100_000
-IMPORT_NOTE = "Import of {file}, feature {number}"
-
-
-class ParcelPlanChanged(KhgeoError):
-    status = 409
-
-    def __init__(self):
-        super().__init__(
-            _l(
-                "The parcels changed since the preview was made: nothing was imported. Review the new preview."
-            )
-        )
-
-
-class ParcelImportConflict(KhgeoError):
-    status = 409
-
-    def __init__(self, label: str | None = None):
-        if label is None:
-            message = _l(
-                "Parcels of this file were changed by someone else during the import: nothing was imported."
-            )
-        else:
-            message = _l(
-                "Parcel %(parcel)s was changed by someone else during the import: nothing was imported.",
-                parcel=label,
-            )
-        super().__init__(message)
-
-
-@dataclass
-class ParcelRow:
-    number: int  # the feature's position in the file, from 1
-    label: str = ""
-    action: str = ""
-    commune_code: str | None = None
-    sheet: str | None = None
-    parcel_number: str | None = None
-    given: dict[str, Any] = field(default_factory=dict)  # cadastral field → value from the file
-    uid: str | None = None
-    uid_given: bool = False
-    geometry: Any = field(default=None, repr=False)  # WGS 84, before repair
-    outline_wkb: bytes | None = None  # repaired; None on an update that keeps the stored outline
-    area_m2: float | None = None
-    zone_id: int | None = None
-    zone_code: str | None = None
-    outside: bool = False  # in no zone
-    parcel_id: int | None = None
-    parcel_version: int | None = None
-    changes: dict[str, list] = field(default_factory=dict)  # field → [old, new], JSON-ready
-    values: dict[str, Any] = field(default_factory=dict)  # parcel attribute → value, as written
-    reasons: list[Any] = field(default_factory=list)
-    warnings: list[Any] = field(default_factory=list)
-    repairs: list[Any] = field(default_factory=list)
-    notes: list[Any] = field(default_factory=list)
-
-    @property
-    def key(self) -> tuple[str, str, str] | None:
-        if self.commune_code and self.sheet and self.parcel_number:
-            return (self.commune_code, self.sheet, self.parcel_number)
-        return None
-
-    def reject(self, reason: Any) -> None:
-        self.action = "rejected"
-        self.reasons.append(reason)
-
-
-@dataclass
-class ParcelImportPlan:
-    file_name: str
-    format: str
-    layer: str | None
-    mapping: dict[str, str | None]
-    rows: list[ParcelRow]
-    zone_override: str | None = None
-    crs: str = ""
-    transformation: str = ""
-    warnings: list[Any] = field(default_factory=list)
-
-    def by_action(self, action: str) -> list[ParcelRow]:
-        return [row for row in self.rows if row.action == action]
-
-    @property
-    def ignored(self) -> list[str]:
-        return [column for column, target in self.mapping.items() if target is None]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = {action: len(self.by_action(action)) for action in ACTIONS}
-        counts["outside"] = sum(1 for row in self.rows if row.outside and row.action != "rejected")
-        return counts
-
-    @property
-    def has_changes(self) -> bool:
-        return any(row.action in ("create", "update") for row in self.rows)
-
-    @property
-    def fingerprint(self) -> str:
-        """What the user approved: every row's action, parcel version and change."""
-        items = [
-            [
-                row.number,
-                row.action,
-                row.key,
-                row.parcel_version,
-                row.uid,
-                row.zone_id,
-                row.changes,
-                hashlib.sha256(row.outline_wkb).hexdigest() if row.outline_wkb else None,
-            ]
-            for row in self.rows
-        ]
-        payload = json.dumps([self.crs, self.zone_override, items], sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()
-
-    def lines(self) -> list[str]:
-        """The plan as text (the CLI's report)."""
-        counts = self.counts
-        layer = f", layer {self.layer}" if self.layer else ""
-        out = [f"{self.file_name} ({self.format}{layer}): {len(self.rows)} parcels"]
-        if self.crs:
-            out.append(f"coordinates: {self.crs} → WGS 84; transformation: {self.transformation}")
-        mapped = [f"{column} → {target}" for column, target in self.mapping.items() if target]
-        out.append("columns: " + (" · ".join(mapped) or "(none)"))
-        if self.ignored:
-            out.append("ignored columns: " + ", ".join(self.ignored))
-        if self.zone_override:
-            out.append(f"zone: every parcel in {self.zone_override} (given)")
-        out += [f"warning: {w}" for w in self.warnings]
-        marks = {
-            "create": "+ new      ",
-            "update": "~ changed  ",
-            "unchanged": "= unchanged",
-            "rejected": "✗ rejected ",
-        }
-        for row in self.rows:
-            head = f"{marks[row.action]} #{row.number} {row.label}"
-            if row.action != "rejected":
-                head += f" uid {row.uid} zone {row.zone_code or '— (outside every zone)'}"
-            out.append(head)
-            for name, (old, new) in row.changes.items():
-                out.append(f"      {name}: {_text(old)} → {_text(new)}")
-            out += [f"      reason: {r}" for r in row.reasons]
-            out += [f"      note: {n}" for n in row.notes]
-            out += [f"      repaired: {r}" for r in row.repairs]
-            out += [f"      warning: {w}" for w in row.warnings]
-        out.append(
-            f"summary: {counts['create']} new, {counts['update']} changed, {counts['unchanged']} unchanged, "
-            f"{counts['outside']} outside every zone, {counts['rejected']} rejected"
-        )
-        return out
-
-
-def _text(value: Any) -> str:
-    return "—" if value in (None, "") else str(value)
-
-
-def _plain(value: Any) -> Any:
-    return float(value) if isinstance(value, Decimal) else value
 
 
 # -- planning ---------------------------------------------------------------------------------------------------
@@ -298,7 +128,7 @@ def plan_parcel_import(
     _refuse_duplicates(plan.rows)
     _check_outlines(session, plan.rows, override)
     _identify(plan.rows, _uid_srid(source, crs))
-    _match_and_diff(session, plan.rows, override)
+    match_and_diff(session, plan.rows, override)
     return plan
 
 
@@ -535,139 +365,6 @@ def _uid_in_outline(uid: str, outline: Any) -> bool:
     """Whether a file's identifier lies in its parcel, within UID_TOLERANCE_DEG (the point may sit on the edge)."""
     point = shapely.Point(*fields.geohash_centre(uid))
     return bool(outline.dwithin(point, UID_TOLERANCE_DEG))
-
-
-def _match_and_diff(session: Session, rows: list[ParcelRow], override: Zone | None) -> None:
-    accepted = [row for row in rows if row.action != "rejected" and row.key]
-    stored = _stored(session, [row.key for row in accepted if row.key])
-    taken = _uids_taken(session, [row.uid for row in accepted if row.uid])
-    for row in accepted:
-        parcel = stored.get(row.key) if row.key else None
-        if parcel is None:
-            owner = taken.get(row.uid) if row.uid else None
-            if owner is not None:
-                row.reject(
-                    _l(
-                        "The parcel identifier %(uid)s is already parcel %(other)s's.",
-                        uid=row.uid,
-                        other=owner[1],
-                    )
-                )
-                continue
-            _plan_create(row, override)
-        else:
-            _plan_update(row, parcel, override)
-    _compare_outlines(session, [row for row in accepted if row.action in ("update", "unchanged")])
-
-
-def _stored(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Parcel]:
-    found: dict[tuple[str, str, str], Parcel] = {}
-    for start in range(0, len(keys), DB_BATCH):
-        batch = keys[start : start + DB_BATCH]
-        ids = session.execute(
-            text(
-                """SELECT p.id FROM parcels p
-                   JOIN unnest(CAST(:c AS text[]), CAST(:s AS text[]), CAST(:n AS text[])) AS k(c, s, n)
-                     ON p.commune_code = k.c AND p.sheet = k.s AND p.number = k.n"""
-            ),
-            {"c": [k[0] for k in batch], "s": [k[1] for k in batch], "n": [k[2] for k in batch]},
-        ).scalars()
-        query = (
-            select(Parcel)
-            .where(Parcel.id.in_(list(ids)))
-            .options(defer(Parcel.geom), selectinload(Parcel.zone).load_only(Zone.id, Zone.code))
-        )
-        for parcel in session.scalars(query):
-            found[(parcel.commune_code, parcel.sheet, parcel.number)] = parcel
-    return found
-
-
-def _uids_taken(session: Session, uids: list[str]) -> dict[str, tuple[int, str]]:
-    taken: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(uids), DB_BATCH):
-        rows = session.execute(
-            select(Parcel.uid, Parcel.id, Parcel.commune_code, Parcel.sheet, Parcel.number).where(
-                Parcel.uid.in_(uids[start : start + DB_BATCH])
-            )
-        )
-        for uid, parcel_id, commune, sheet, number in rows:
-            taken[uid] = (parcel_id, f"{commune}/{sheet}/{number}")
-    return taken
-
-
-def _plan_create(row: ParcelRow, override: Zone | None) -> None:
-    row.action = "create"
-    row.values = {
-        "uid": row.uid,
-        "commune_code": row.commune_code,
-        "sheet": row.sheet,
-        "number": row.parcel_number,
-        **row.given,
-        "area_m2": row.area_m2,
-        "zone_id": row.zone_id,
-        "zone_overridden": override is not None,
-    }
-    row.changes = {name: [None, _plain(value)] for name, value in row.given.items()}
-    row.changes["area_m2"] = [None, row.area_m2]
-    row.changes["zone"] = [None, row.zone_code]
-
-
-def _plan_update(row: ParcelRow, parcel: Parcel, override: Zone | None) -> None:
-    row.parcel_id, row.parcel_version = parcel.id, parcel.version
-    if row.uid_given and row.uid != parcel.uid:
-        row.warnings.append(
-            _l(
-                "The file gives the identifier %(given)s; the parcel keeps %(uid)s.",
-                given=row.uid,
-                uid=parcel.uid,
-            )
-        )
-    row.uid = parcel.uid
-    for name, new in row.given.items():
-        if name not in CADASTRAL_FIELDS:  # what a file may change on a stored parcel: never its clearance
-            continue
-        old = getattr(parcel, name)
-        if old != new:
-            row.values[name] = new
-            row.changes[name] = [_plain(old), _plain(new)]
-    if parcel.zone_overridden and override is None:
-        # a zone set by hand stays: the outline does not move the parcel to another zone
-        row.zone_id = parcel.zone_id
-        row.zone_code = parcel.zone.code if parcel.zone else None
-        row.outside = False
-    elif parcel.zone_id != row.zone_id or parcel.zone_overridden != (override is not None):
-        row.values["zone_id"] = row.zone_id
-        row.values["zone_overridden"] = override is not None
-        row.changes["zone"] = [parcel.zone.code if parcel.zone else None, row.zone_code]
-    row.action = "update" if row.changes else "unchanged"
-
-
-def _compare_outlines(session: Session, rows: list[ParcelRow]) -> None:
-    """An outline within SAME_OUTLINE_M of the stored one is unchanged; otherwise its area change shows."""
-    query = text(
-        """SELECT t.id, p.area_m2, ST_HausdorffDistance(ST_Transform(p.geom, :metric),
-                                                         ST_Transform(ST_GeomFromWKB(t.w, 4326), :metric))
-           FROM unnest(CAST(:ids AS int[]), CAST(:ws AS bytea[])) AS t(id, w) JOIN parcels p ON p.id = t.id"""
-    )
-    by_id = {row.parcel_id: row for row in rows}
-    for start in range(0, len(rows), DB_BATCH):
-        batch = rows[start : start + DB_BATCH]
-        result = session.execute(
-            query,
-            {
-                "ids": [r.parcel_id for r in batch],
-                "ws": [r.outline_wkb for r in batch],
-                "metric": METRIC_SRID,
-            },
-        )
-        for parcel_id, old_area, distance in result:
-            row = by_id[parcel_id]
-            if distance is not None and distance <= SAME_OUTLINE_M:
-                row.outline_wkb = None
-                continue
-            row.changes["area_m2"] = [None if old_area is None else round(old_area, 1), row.area_m2]
-            row.values["area_m2"] = row.area_m2
-            row.action = "update"
 
 
 # -- applying ---------------------------------------------------------------------------------------------------
