@@ -45,6 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from khgeo.api.ogc import bp as ogcapi_bp
     from khgeo.web import bp as web_bp
     from khgeo.web.auth import bp as auth_bp
+    from khgeo.web.tiles import bp as tiles_bp
 
     compression.init_app(app)  # first: its after_request runs last, on the final body
     security.init_app(app)
@@ -52,6 +53,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(tiles_bp)  # parcels' vector tiles at /tiles/ (GET only)
     app.register_blueprint(ogcapi_bp)  # OGC API – Features at /ogcapi/ (GET only: no CSRF concern)
     security.csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see khgeo/api/views.py)
     errors_web.init_app(app)

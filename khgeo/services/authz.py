@@ -247,6 +247,12 @@ ACCESS: tuple[Access, ...] = (
     Access("api-tasks", "/api", "`GET /api/tasks`, `GET /api/tasks/<id>`", _LOGGED_IN),
     Access("ogcapi", "/ogcapi", "everything under `/ogcapi/` (zones, districts)", _EVERYONE),
     Access("exports", "exports", "`/export/zones.<fmt>` (the same fields as `/api/zones`)", _EVERYONE),
+    Access(
+        "tiles",
+        "tiles",
+        "parcels' vector tiles `/tiles/parcels/{z}/{x}/{y}.mvt` (no personal data)",
+        _LOGGED_IN,
+    ),
     Access("photos", "photos", "`/photos/<id>`, `/photos/<id>/thumb`", _LOGGED_IN),
     Access("planning-xlsx", "documents", "planners' XLSX `/planning/<view>.xlsx`", _LOGGED_IN),
     Access(

@@ -1,0 +1,200 @@
+"""Parcels as Mapbox Vector Tiles, built by PostGIS in one statement (ST_TileEnvelope → ST_AsMVTGeom → ST_AsMVT).
+
+A tile ``z/x/y`` holds exactly the parcels whose outline intersects the tile's square (no buffer: a parcel is in a
+tile's answer only when it touches that tile, so a client counting features never counts one twice by accident;
+its outline is clipped to the tile with a 64-unit margin so strokes join across tile edges). Layer ``parcels``,
+properties: ``uid``, ``zone`` (zone code), ``stage`` (codes.PARCEL_STAGE key), ``overdue`` (a legal timer of the
+stage has run out), ``area_m2`` (of the outline), and, for the map's tooltip, ``sheet`` and ``number`` (cadastral
+map sheet and parcel number: public identifiers, not personal data) and ``days`` (days in the current stage).
+Never a land user's name, kind, households or people: tiles are read by everyone who may read the map of parcels,
+whatever their area (khgeo/services/authz.py: sees_land_users decides who sees those, on other channels).
+
+Zooms 12–20 only (MIN_ZOOM/MAX_ZOOM): below 12 a tile covers tens of thousands of parcels, drawn a pixel each.
+
+Validity: a tile is a function of the parcels (parcels_version.token, drawn again by a trigger on every write to
+parcels and parcel_steps), of the zones' codes (zone_features_version.token), of the timers (a digest of the
+small parcel_timers table) and of today's date in the province (``overdue`` and ``days``). ``state()`` reads all
+of them in one short query: the tile's ETag is a hash of that state, the tile's address and its filters.
+
+No Flask here: khgeo/web/tiles.py is the HTTP adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from khgeo.codes import PARCEL_STAGE
+from khgeo.errors import BadRequest, NotFound
+
+MIN_ZOOM = 12
+MAX_ZOOM = 20
+LAYER = "parcels"
+EXTENT = 4096
+BUFFER = 64
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+PROPERTIES = ("uid", "zone", "stage", "overdue", "area_m2", "sheet", "number", "days")
+_COMMUNE = re.compile(r"^[0-9]{5}$")
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
+
+# Same rule as services/parcels/timers.py: a parcel is overdue when an active timer of its current stage ran out
+# before today (its due date is the stage's date plus the timer's months and days; on the due date itself it is
+# not yet overdue). PostgreSQL adds months as the calendar does (31/01 + 1 month = 28/02 or 29/02).
+OVERDUE_SQL = """EXISTS (
+    SELECT 1 FROM parcel_timers AS t
+    WHERE t.active AND t.stage = p.stage
+      AND p.stage_date + make_interval(months => t.months, days => t.days) < CAST(:today AS date))"""
+
+_STATE_SQL = """
+SELECT (SELECT token::text FROM parcels_version WHERE id = 1) AS parcels,
+       (SELECT token::text FROM zone_features_version WHERE id = 1) AS zones,
+       (SELECT md5(coalesce(string_agg(concat_ws('|', id, stage, days, months, active), ',' ORDER BY id), ''))
+          FROM parcel_timers) AS timers"""
+
+_TILE_SQL = """
+WITH bounds AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS merc, ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS wgs84
+), features AS (
+    SELECT p.uid, z.code AS zone, p.stage, {overdue} AS overdue, round(p.area_m2::numeric, 1)::float8 AS area_m2,
+           p.sheet, p.number, CAST(:today AS date) - p.stage_date AS days,
+           ST_AsMVTGeom(ST_Transform(p.geom, 3857), bounds.merc, {extent}, {buffer}, true) AS geom
+    FROM bounds
+    JOIN parcels AS p ON p.geom && bounds.wgs84 AND ST_Intersects(p.geom, bounds.wgs84)
+    LEFT JOIN zones AS z ON z.id = p.zone_id
+    WHERE true{filters}
+)
+SELECT ST_AsMVT(features, '{layer}', {extent}, 'geom') FROM features"""
+
+
+@dataclass(frozen=True)
+class TileFilter:
+    """What a client asked to see (query parameters), validated."""
+
+    stages: tuple[str, ...] = ()
+    overdue: bool | None = None
+    commune: str | None = None
+    zone: str | None = None
+
+    def key(self) -> str:
+        return f"{','.join(self.stages)}|{self.overdue}|{self.commune or ''}|{self.zone or ''}"
+
+
+@dataclass(frozen=True)
+class TileState:
+    """What a tile's content depends on besides its address and filters (read by ``state``)."""
+
+    parcels: str
+    zones: str
+    timers: str
+    today: dt.date
+
+
+def check_address(z: int, x: int, y: int) -> None:
+    """404 outside the zooms served, 400 for a column or row that does not exist at that zoom."""
+    if not MIN_ZOOM <= z <= MAX_ZOOM:
+        raise NotFound(_l("Parcel tiles exist at zooms %(low)d to %(high)d.", low=MIN_ZOOM, high=MAX_ZOOM))
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise BadRequest(
+            _l("There is no tile %(z)d/%(x)d/%(y)d.", z=z, x=x, y=y), field="x" if x >= 2**z else "y"
+        )
+
+
+def parse_filter(args: Mapping[str, str]) -> TileFilter:
+    """Query parameters ``stage`` (one or more stage codes, comma-separated or repeated), ``overdue`` (true/false),
+    ``commune`` (5-digit unit code), ``zone`` (zone code). 400 naming the first bad one."""
+    getlist = getattr(args, "getlist", None)
+    raw_stages = getlist("stage") if getlist else ([args["stage"]] if "stage" in args else [])
+    stages: list[str] = []
+    for value in raw_stages:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part not in PARCEL_STAGE.keys:
+                raise BadRequest(
+                    _l(
+                        "Unknown stage %(value)s: use one of %(keys)s.",
+                        value=part,
+                        keys=", ".join(PARCEL_STAGE.keys),
+                    ),
+                    field="stage",
+                )
+            if part not in stages:
+                stages.append(part)
+    overdue = None
+    raw_overdue = (args.get("overdue") or "").strip().lower()
+    if raw_overdue:
+        if raw_overdue not in _TRUE | _FALSE:
+            raise BadRequest(_l("overdue must be true or false."), field="overdue")
+        overdue = raw_overdue in _TRUE
+    commune = (args.get("commune") or "").strip() or None
+    if commune is not None and not _COMMUNE.match(commune):
+        raise BadRequest(_l("commune must be a 5-digit unit code."), field="commune")
+    zone = (args.get("zone") or "").strip() or None
+    if zone is not None and len(zone) > 100:
+        raise BadRequest(_l("Unknown zone."), field="zone")
+    return TileFilter(tuple(sorted(stages, key=PARCEL_STAGE.keys.index)), overdue, commune, zone)
+
+
+def state(session: Session, today: dt.date, tile_filter: TileFilter) -> TileState:
+    """The versions a tile depends on (one short query); 400 when the zone filter names no zone."""
+    row = session.execute(text(_STATE_SQL)).one()
+    if tile_filter.zone is not None:
+        found = session.execute(
+            text("SELECT 1 FROM zones WHERE code = :code"), {"code": tile_filter.zone}
+        ).first()
+        if found is None:
+            raise BadRequest(_l("Unknown zone."), field="zone")
+    return TileState(row.parcels or "", row.zones or "", row.timers or "", today)
+
+
+def etag(tile_state: TileState, z: int, x: int, y: int, tile_filter: TileFilter) -> str:
+    """The same for everyone: a tile carries no data that depends on who reads it."""
+    parts = (
+        tile_state.parcels,
+        tile_state.zones,
+        tile_state.timers,
+        tile_state.today.isoformat(),
+        f"{z}/{x}/{y}",
+    )
+    digest = hashlib.blake2b("\n".join([*parts, tile_filter.key()]).encode(), digest_size=12)
+    return digest.hexdigest()
+
+
+def tile_sql(tile_filter: TileFilter) -> str:
+    """The statement for these filters: fixed fragments only (values are bound), so each shape has its own plan."""
+    filters = ""
+    if tile_filter.stages:
+        filters += "\n      AND p.stage = ANY(:stages)"
+    if tile_filter.overdue is not None:
+        filters += f"\n      AND {'' if tile_filter.overdue else 'NOT '}{OVERDUE_SQL}"
+    if tile_filter.commune is not None:
+        filters += "\n      AND p.commune_code = :commune"
+    if tile_filter.zone is not None:
+        filters += "\n      AND z.code = :zone"
+    return _TILE_SQL.format(overdue=OVERDUE_SQL, extent=EXTENT, buffer=BUFFER, filters=filters, layer=LAYER)
+
+
+def tile_params(z: int, x: int, y: int, today: dt.date, tile_filter: TileFilter) -> dict:
+    return {
+        "z": z,
+        "x": x,
+        "y": y,
+        "today": today,
+        "stages": list(tile_filter.stages),
+        "commune": tile_filter.commune,
+        "zone": tile_filter.zone,
+    }
+
+
+def parcel_tile(session: Session, z: int, x: int, y: int, today: dt.date, tile_filter: TileFilter) -> bytes:
+    """The tile's bytes (empty when no parcel touches it)."""
+    data = session.execute(text(tile_sql(tile_filter)), tile_params(z, x, y, today, tile_filter)).scalar()
+    return bytes(data or b"")
