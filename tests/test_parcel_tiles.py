@@ -188,11 +188,22 @@ def test_a_tile_holds_exactly_the_parcels_that_touch_it_and_no_personal_data(par
     by_uid = {row.uid: row for row in parcels}
     for uid, properties in found.items():
         row = by_uid[uid]
-        assert set(properties) <= {"uid", "zone", "stage", "overdue", "area_m2", "sheet", "number", "days"}
+        assert set(properties) <= {
+            "uid",
+            "zone",
+            "stage",
+            "overdue",
+            "area_m2",
+            "sheet",
+            "number",
+            "days",
+            "version",
+        }
         assert properties["zone"] == ZONE
         assert properties["stage"] == row.stage
         assert (properties["sheet"], properties["number"]) == (row.sheet, row.number)
         assert properties["days"] == 5
+        assert properties["version"] == 1
         assert properties["area_m2"] == pytest.approx(38 * 38, rel=0.02)
     assert LAND_USER.encode() not in response.get_data()
     assert b"household" not in response.get_data()

@@ -160,6 +160,19 @@ def can_update_parcel(user, zone: Zone | None) -> bool:
     return zone is not None and can_update_status(user, zone)
 
 
+def can_read_parcels(user) -> bool:
+    """Parcels' stages on the map (tiles, the map layer): logged-in users, never anonymous visitors, even with
+    KHGEO_PUBLIC_READ on: "not yet paid" on a parcel tells about the household living there."""
+    return _user(user) is not None
+
+
+def may_update_some_parcels(user) -> bool:
+    """Whether the map offers the tool that sets many parcels' stage: the board and field staff. Each parcel is
+    still checked by can_update_parcel when saved (a parcel outside the user's area comes back as a conflict)."""
+    user = _user(user)
+    return user is not None and user.role in ("admin", "field")
+
+
 def sees_photo_gps(user) -> bool:
     """Where a photo was taken: the board and field staff (who check the sites), not other readers."""
     user = _user(user)

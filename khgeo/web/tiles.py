@@ -14,9 +14,11 @@ a stage set on the map must show at once on the next redraw, not after a cache l
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
+from flask_login import current_user
 
 from khgeo.clock import today
 from khgeo.db import get_session
+from khgeo.services import authz
 from khgeo.services.parcels import tiles
 
 bp = Blueprint("tiles", __name__)
@@ -24,6 +26,9 @@ bp = Blueprint("tiles", __name__)
 
 @bp.get("/tiles/parcels/<int:z>/<int:x>/<int:y>.mvt")
 def parcel_tile(z: int, x: int, y: int):
+    authz.require(
+        authz.can_read_parcels(current_user), current_user
+    )  # the read gate already asked; say it here too
     tiles.check_address(z, x, y)
     tile_filter = tiles.parse_filter(request.args)
     session = get_session()

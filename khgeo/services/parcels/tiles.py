@@ -4,8 +4,9 @@ A tile ``z/x/y`` holds exactly the parcels whose outline intersects the tile's s
 tile's answer only when it touches that tile, so a client counting features never counts one twice by accident;
 its outline is clipped to the tile with a 64-unit margin so strokes join across tile edges). Layer ``parcels``,
 properties: ``uid``, ``zone`` (zone code), ``stage`` (codes.PARCEL_STAGE key), ``overdue`` (a legal timer of the
-stage has run out), ``area_m2`` (of the outline), and, for the map's tooltip, ``sheet`` and ``number`` (cadastral
-map sheet and parcel number: public identifiers, not personal data) and ``days`` (days in the current stage).
+stage has run out), ``area_m2`` (of the outline), and, for the map, ``sheet`` and ``number`` (cadastral map sheet
+and parcel number: public identifiers, not personal data), ``days`` (days in the current stage) and ``version``
+(the parcel's version, which a batch stage update selected on the map sends back: POST /api/parcels/stage).
 Never a land user's name, kind, households or people: tiles are read by everyone who may read the map of parcels,
 whatever their area (khgeo/services/authz.py: sees_land_users decides who sees those, on other channels).
 
@@ -40,7 +41,7 @@ LAYER = "parcels"
 EXTENT = 4096
 BUFFER = 64
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
-PROPERTIES = ("uid", "zone", "stage", "overdue", "area_m2", "sheet", "number", "days")
+PROPERTIES = ("uid", "zone", "stage", "overdue", "area_m2", "sheet", "number", "days", "version")
 _COMMUNE = re.compile(r"^[0-9]{5}$")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
@@ -63,7 +64,7 @@ WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS merc, ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS wgs84
 ), features AS (
     SELECT p.uid, z.code AS zone, p.stage, {overdue} AS overdue, round(p.area_m2::numeric, 1)::float8 AS area_m2,
-           p.sheet, p.number, CAST(:today AS date) - p.stage_date AS days,
+           p.sheet, p.number, CAST(:today AS date) - p.stage_date AS days, p.version,
            ST_AsMVTGeom(ST_Transform(p.geom, 3857), bounds.merc, {extent}, {buffer}, true) AS geom
     FROM bounds
     JOIN parcels AS p ON p.geom && bounds.wgs84 AND ST_Intersects(p.geom, bounds.wgs84)
