@@ -46,6 +46,33 @@ def zone_centre(db, code: str = ZONE) -> tuple[float, float]:
     return float(row[0]), float(row[1])
 
 
+INSERT_PARCEL = text("""
+    INSERT INTO parcels (uid, commune_code, sheet, number, land_type, address, land_user_kind, land_user_name,
+        households, people, zone_id, zone_overridden, geom, geometry_source, illustrative, stage, stage_date,
+        compulsory_inventory, enforcement, dispute, resettlement_needed, version, area_m2)
+    SELECT :uid, :commune, :sheet, :number, 'LUC', 'Thôn Đông', 'household', :user, 2, 7, :zone_id, false, g,
+        'imported', false, :stage, :stage_date, false, false, false, false, 1, ST_Area(g::geography)
+    FROM (SELECT ST_Multi(ST_GeomFromText(:wkt, 4326)) AS g) AS outline""")
+
+
+def insert_parcel(session, row: ParcelRow, zone_id: int) -> None:
+    """One parcel, with a land user (personal data that no tile may carry)."""
+    session.execute(
+        INSERT_PARCEL,
+        {
+            "uid": row.uid,
+            "commune": row.commune,
+            "sheet": row.sheet,
+            "number": row.number,
+            "user": LAND_USER,
+            "zone_id": zone_id,
+            "stage": row.stage,
+            "stage_date": row.stage_date,
+            "wkt": row.outline.wkt,
+        },
+    )
+
+
 def insert_parcel_grid(
     db,
     *,
@@ -84,28 +111,7 @@ def insert_parcel_grid(
                     stage_date,
                     outline,
                 )
-                session.execute(
-                    text("""
-                    INSERT INTO parcels (uid, commune_code, sheet, number, land_type, address, land_user_kind,
-                        land_user_name, households, people, zone_id, zone_overridden, geom, geometry_source,
-                        illustrative, stage, stage_date, compulsory_inventory, enforcement, dispute,
-                        resettlement_needed, version, area_m2)
-                    SELECT :uid, :commune, :sheet, :number, 'LUC', 'Thôn Đông', 'household', :user, 2, 7, :zone_id,
-                        false, g, 'imported', false, :stage, :stage_date, false, false, false, false, 1,
-                        ST_Area(g::geography)
-                    FROM (SELECT ST_Multi(ST_GeomFromText(:wkt, 4326)) AS g) AS outline"""),
-                    {
-                        "uid": row.uid,
-                        "commune": commune,
-                        "sheet": sheet,
-                        "number": row.number,
-                        "user": LAND_USER,
-                        "zone_id": zone_id,
-                        "stage": stage,
-                        "stage_date": stage_date,
-                        "wkt": outline.wkt,
-                    },
-                )
+                insert_parcel(session, row, zone_id)
                 made.append(row)
         session.commit()
     return made
@@ -357,3 +363,33 @@ def test_who_reads_tiles(parcels, private_app, database_url):
     assert basic.status_code == 200
     assert len(decode(basic.get_data())) > 0
     assert program.get(url, headers={"Authorization": "Bearer khg_not-a-token"}).status_code == 401
+
+
+def test_a_parcel_whose_box_meets_the_tile_but_not_its_outline_is_not_in_it(private_app, viewer):
+    db = private_app.extensions["khgeo.db"]
+    lon, lat = zone_centre(db)
+    z, x, y = 17, *tile_of(lon, lat, 17)
+    west, south, east, north = tile_bounds(z, x, y).bounds
+    d = (east - west) / 4
+    # a triangle off the tile's north-east corner: its bounding box overlaps the tile, the triangle does not
+    triangle = Polygon(
+        [
+            (east - 0.3 * d, north + 0.5 * d),
+            (east + 0.5 * d, north + 0.5 * d),
+            (east + 0.5 * d, north - 0.3 * d),
+        ]
+    )
+    assert not triangle.intersects(tile_bounds(z, x, y)) and triangle.envelope.intersects(
+        tile_bounds(z, x, y)
+    )
+    row = ParcelRow(
+        geohash(*triangle.centroid.coords[0]), "7", "1", COMMUNE, "notified", FROZEN_TODAY, triangle
+    )
+    with db.session() as session:
+        zone_id = session.execute(text("SELECT id FROM zones WHERE code = :c"), {"c": ZONE}).scalar_one()
+        insert_parcel(session, row, zone_id)
+        session.commit()
+    assert row.uid not in props(viewer.get(f"/tiles/parcels/{z}/{x}/{y}.mvt").get_data())
+    assert row.uid in props(viewer.get(f"/tiles/parcels/{z}/{x + 1}/{y - 1}.mvt").get_data()), (
+        "the tile it is in"
+    )

@@ -59,15 +59,18 @@ SELECT (SELECT token::text FROM parcels_version WHERE id = 1) AS parcels,
        (SELECT md5(coalesce(string_agg(concat_ws('|', id, stage, days, months, active), ',' ORDER BY id), ''))
           FROM parcel_timers) AS timers"""
 
+# A parcel is in the tile when its outline meets the tile's square: most lie wholly inside it, which the bounding
+# boxes alone prove (``@``, no geometry read); only those across the tile's edge are tested exactly. The outline is
+# read in Web Mercator as PostgreSQL keeps it (parcels.geom_3857, migration 0025): no transform per parcel.
 _TILE_SQL = """
-WITH bounds AS (
-    SELECT ST_TileEnvelope(:z, :x, :y) AS merc, ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS wgs84
-), features AS (
+WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS merc),
+features AS (
     SELECT p.uid, z.code AS zone, p.stage, {overdue} AS overdue, round(p.area_m2::numeric, 1)::float8 AS area_m2,
            p.sheet, p.number, CAST(:today AS date) - p.stage_date AS days, p.version,
-           ST_AsMVTGeom(ST_Transform(p.geom, 3857), bounds.merc, {extent}, {buffer}, true) AS geom
+           ST_AsMVTGeom(p.geom_3857, bounds.merc, {extent}, {buffer}, true) AS geom
     FROM bounds
-    JOIN parcels AS p ON p.geom && bounds.wgs84 AND ST_Intersects(p.geom, bounds.wgs84)
+    JOIN parcels AS p
+      ON p.geom_3857 && bounds.merc AND (p.geom_3857 @ bounds.merc OR ST_Intersects(p.geom_3857, bounds.merc))
     LEFT JOIN zones AS z ON z.id = p.zone_id
     WHERE true{filters}
 )
