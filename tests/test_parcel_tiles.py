@@ -393,3 +393,18 @@ def test_a_parcel_whose_box_meets_the_tile_but_not_its_outline_is_not_in_it(priv
     assert row.uid in props(viewer.get(f"/tiles/parcels/{z}/{x + 1}/{y - 1}.mvt").get_data()), (
         "the tile it is in"
     )
+
+
+def test_a_tile_is_built_once_and_kept_until_the_parcels_change(parcels, private_app, viewer):
+    z, x, y = the_tile(parcels)
+    url = f"/tiles/parcels/{z}/{x}/{y}.mvt"
+    first = viewer.get(url).get_data()
+    cache = private_app.extensions["khgeo.tile_cache"]
+    hits = cache.hits
+    assert client_as(private_app, "planner").get(url).get_data() == first, "another reader gets the kept tile"
+    assert cache.hits == hits + 1
+    uid = next(iter(props(first)))
+    with private_app.extensions["khgeo.db"].session() as session:
+        session.execute(text("UPDATE parcels SET stage = 'paid' WHERE uid = :u"), {"u": uid})
+        session.commit()
+    assert props(viewer.get(url).get_data())[uid]["stage"] == "paid", "never a kept tile of older parcels"

@@ -13,7 +13,7 @@ a stage set on the map must show at once on the next redraw, not after a cache l
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
 from khgeo.clock import today
@@ -22,6 +22,7 @@ from khgeo.services import authz
 from khgeo.services.parcels import tiles
 
 bp = Blueprint("tiles", __name__)
+CACHE = "khgeo.tile_cache"  # the app's kept tiles (khgeo.services.parcels.tiles.TileCache), made on first use
 
 
 @bp.get("/tiles/parcels/<int:z>/<int:x>/<int:y>.mvt")
@@ -33,11 +34,13 @@ def parcel_tile(z: int, x: int, y: int):
     tile_filter = tiles.parse_filter(request.args)
     session = get_session()
     day = today()
-    tag = tiles.etag(tiles.state(session, day, tile_filter), z, x, y, tile_filter)
+    tile_state = tiles.state(session, day, tile_filter)
+    tag = tiles.etag(tile_state, z, x, y, tile_filter)
     if request.if_none_match.contains(tag):
         response = Response(status=304)
     else:
-        body = tiles.parcel_tile(session, z, x, y, day, tile_filter)
+        cache = current_app.extensions.setdefault(CACHE, tiles.TileCache(tiles.CACHE_MB * 2**20))
+        body = tiles.cached_tile(session, cache, tile_state, tag, z, x, y, tile_filter)
         response = Response(body, mimetype=tiles.MEDIA_TYPE)
     response.set_etag(tag)
     response.headers["Cache-Control"] = "private, no-cache"
