@@ -202,18 +202,30 @@ def test_selected_parcels_get_their_stage_in_one_request(server, watch):
     panel = page.locator(".khgeo-parcel-panel")
     panel.wait_for()
     uids = panel.locator("ol.khgeo-parcel-list li").evaluate_all("els => els.map(e => e.dataset.uid)")
-    page.select_option(".khgeo-batch-form select[name=stage]", "recovery_decided")
+    assert len(uids) == 4
+    before = versions(server, uids)
+    # two of the four are paid already: plan_approved goes backwards for them (refused), forwards for the others
+    page.select_option(".khgeo-batch-form select[name=stage]", "plan_approved")
     page.fill(".khgeo-batch-form input[name=document_number]", "15/QĐ-UBND")
     page.click(".khgeo-batch-form button[type=submit]")
     page.locator(".khgeo-batch-saved").wait_for()
-    with server.app.extensions["khgeo.db"].session() as session:
-        stages = session.execute(
-            text("SELECT uid, stage FROM parcels WHERE uid = ANY(:u)"), {"u": list(uids)}
-        ).all()
-    saved = {uid for uid, stage in stages if stage == "recovery_decided"}
-    shown = page.locator(".khgeo-batch-result").inner_text()
-    assert f"{len(saved)} thửa đã được lưu" in shown
+    after = versions(server, uids)
+    saved = {uid for uid in uids if after[uid][0] > before[uid][0]}
+    assert all(after[uid][1] == "plan_approved" for uid in saved)
+    result = page.locator(".khgeo-batch-result")
+    assert f"{len(saved)} thửa đã được lưu." in result.inner_text()
+    refused = result.locator(".khgeo-batch-conflicts li")
+    assert set(refused.evaluate_all("els => els.map(e => e.dataset.uid)")) == set(uids) - saved
+    assert {uid for uid in uids if before[uid][1] == "paid"} <= set(uids) - saved, "no stage goes backwards"
     assert watch.errors == []
+
+
+def versions(server, uids) -> dict[str, tuple[int, str]]:
+    with server.app.extensions["khgeo.db"].session() as session:
+        rows = session.execute(
+            text("SELECT uid, version, stage FROM parcels WHERE uid = ANY(:u)"), {"u": list(uids)}
+        ).all()
+    return {uid: (version, stage) for uid, version, stage in rows}
 
 
 # -- the batch request as the contract in PARCELS_COMMON.md states it, answered by a stand-in -----------------------
