@@ -166,9 +166,8 @@ def can_read_parcels(user) -> bool:
     return _user(user) is not None
 
 
-def may_update_some_parcels(user) -> bool:
-    """Whether the map offers the tool that sets many parcels' stage: the board and field staff. Each parcel is
-    still checked by can_update_parcel when saved (a parcel outside the user's area comes back as a conflict)."""
+def may_update_parcels(user) -> bool:
+    """Whether the user updates parcels at all (the board, field staff); which ones: can_update_parcel."""
     user = _user(user)
     return user is not None and user.role in ("admin", "field")
 

@@ -119,12 +119,11 @@ def parcels_options() -> dict:
         "minZoom": PARCELS_MIN_ZOOM,
         "maxNativeZoom": 20,
         "stages": stages,
-        "parcelUrl": "/parcels/__uid__",  # the parcel's page and its update form (khgeo/web parcels pages)
-        "updateUrl": "/parcels/__uid__/update",
+        "parcelUrl": "/parcels/__uid__",  # the parcel's page, which holds its update form (khgeo/web/parcels.py)
         "zoneUrl": url_for("web.zone_page", code="__code__"),
         "batchUrl": "/api/parcels/stage",
         "today": today().isoformat(),  # the province's date: the batch form's default and latest date
-        "canUpdate": authz.may_update_some_parcels(current_user),
+        "canUpdate": authz.may_update_parcels(current_user),  # each parcel is still checked when saved
         "labels": {
             "locale": str(get_locale()).replace("_", "-"),
             "title": _("Parcels by stage"),

@@ -166,11 +166,9 @@
       row(t.uid, props.uid, 'khgeo-mono');
       box.appendChild(list);
       var actions = el('p', null, 'actions');
-      actions.appendChild(link(t.open, opts.parcelUrl.replace('__uid__', encodeURIComponent(props.uid)), 'khgeo-parcel-open'));
-      if (opts.canUpdate) {
-        actions.appendChild(document.createTextNode(' '));
-        actions.appendChild(link(t.update, opts.updateUrl.replace('__uid__', encodeURIComponent(props.uid)), 'button khgeo-parcel-update'));
-      }
+      // the parcel's page holds its history and, for those who may, its update form
+      var page = opts.parcelUrl.replace('__uid__', encodeURIComponent(props.uid));
+      actions.appendChild(opts.canUpdate ? link(t.update, page, 'button khgeo-parcel-open khgeo-parcel-update') : link(t.open, page, 'khgeo-parcel-open'));
       box.appendChild(actions);
       return box;
     }
