@@ -22,11 +22,12 @@ from throwaway import seeded_database
 
 from khgeo.app import create_app
 from khgeo.models import Agency
-from khgeo.services import accounts, reporting
-from khgeo.services.report_data import gather
-from khgeo.services.report_docx import render_docx
-from khgeo.services.report_map import render_map_png
-from khgeo.services.report_xlsx import render_xlsx
+from khgeo.services import accounts
+from khgeo.services.reports import cycle as reporting
+from khgeo.services.reports.data import gather
+from khgeo.services.reports.docx import render_docx
+from khgeo.services.reports.map_figure import render_map_png
+from khgeo.services.reports.xlsx import render_xlsx
 
 YEAR, TODAY = 2026, dt.date(2026, 11, 26)
 TARGET_S = 3.0

@@ -56,8 +56,19 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(tiles_bp)  # parcels' vector tiles at /tiles/ (GET only)
     app.register_blueprint(ogcapi_bp)  # OGC API – Features at /ogcapi/ (GET only: no CSRF concern)
     security.csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see khgeo/api/views.py)
+    _register_parcels(app, security)
     errors_web.init_app(app)
     return app
+
+
+def _register_parcels(app: Flask, security: Any) -> None:
+    """Parcels (issue 14): their API (checks CSRF itself, as /api does) and their pages."""
+    from khgeo.api.parcels import bp as parcels_api_bp
+    from khgeo.web.parcels import bp as parcels_web_bp
+
+    app.register_blueprint(parcels_api_bp)
+    security.csrf.exempt(parcels_api_bp)
+    app.register_blueprint(parcels_web_bp)
 
 
 def _select_locale() -> str:

@@ -160,11 +160,28 @@ def health_command() -> None:
 
 
 @main.command("seed")
+@click.option(
+    "--demo-parcels",
+    is_flag=True,
+    help="Also generate illustrative parcels for the seeded zones (marked illustrative; never by default).",
+)
 @with_database
-def seed_command() -> None:
+def seed_command(demo_parcels: bool) -> None:
     """Load districts, communes, agencies, zones and plan tasks from data/ (idempotent)."""
     _require_schema()
     _seed()
+    if demo_parcels:
+        _seed_demo_parcels()
+
+
+def _seed_demo_parcels() -> None:
+    from khgeo.clock import today
+    from khgeo.services.parcels.demo import seed_demo_parcels
+
+    with get_db().session() as session:
+        added = seed_demo_parcels(session, today())
+        session.commit()
+    click.echo(f"illustrative parcels: {sum(added.values())} in {len(added)} zones")
 
 
 def _seed() -> None:
@@ -319,9 +336,9 @@ def users_disable(username: str) -> None:
 def report_command(year: int, fmt: str, output: str) -> None:
     """Write the consolidated yearly report on the plan (Word or Excel)."""
     from khgeo.clock import today, tracking_start
-    from khgeo.services import report_data
-    from khgeo.services.report_docx import render_docx
-    from khgeo.services.report_xlsx import render_xlsx
+    from khgeo.services.reports import data as report_data
+    from khgeo.services.reports.docx import render_docx
+    from khgeo.services.reports.xlsx import render_xlsx
 
     with get_db().session() as session:
         data = report_data.gather(session, year, today(), tracking_start())
@@ -433,3 +450,7 @@ def _require_schema() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# commands declared in their own modules (each imports only click at the top, like this one)
+from khgeo import cli_followup  # noqa: E402, F401

@@ -34,14 +34,15 @@ def _progress(total: int, label: str) -> Iterator:
 def run_import(
     path: Path, *, crs: str | None, layer: str | None, encoding: str | None, dry_run: bool, yes: bool
 ) -> None:
-    from khgeo.services import importer
     from khgeo.services.geometry import VertexLimits
-    from khgeo.services.import_files import read_source
+    from khgeo.services.interop.files import read_source
+    from khgeo.services.interop.import_apply import apply_import
+    from khgeo.services.interop.import_plan import plan_import
 
     limits = VertexLimits.from_settings(current_app.config)
     source = read_source(path, layer=layer, encoding=encoding)
     with get_db().session() as session, _progress(len(source.features), "checking") as progress:
-        plan = importer.plan_import(session, source, crs=crs, today=today(), progress=progress, limits=limits)
+        plan = plan_import(session, source, crs=crs, today=today(), progress=progress, limits=limits)
         session.rollback()  # planning writes nothing; say so to the database too
     for line in plan.lines():
         click.echo(line)
@@ -55,7 +56,7 @@ def run_import(
         click.confirm("Apply these changes?", abort=True)
     changes = plan.counts["create"] + plan.counts["update"]
     with get_db().session() as session, _progress(changes, "importing") as progress:
-        applied = importer.apply_import(
+        applied = apply_import(
             session,
             source,
             user=None,
@@ -71,7 +72,7 @@ def run_import(
 
 
 def run_export(fmt: str, output: Path, filters: dict[str, str | None]) -> None:
-    from khgeo.services.exporter import export_zones
+    from khgeo.services.interop.export import export_zones
     from khgeo.services.zones import parse_filter
 
     with get_db().session() as session:

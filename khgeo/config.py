@@ -82,6 +82,27 @@ def _public_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _smtp_url(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("the port must be a number, e.g. smtp://mail.example.gov.vn:587") from None
+    return value
+
+
+def _mail_address(value: str) -> str:
+    value = value.strip()
+    if value and (value.count("@") != 1 or any(c in value for c in " <>,;")):
+        raise ValueError(f"expected an address such as khgeo@bqlkcn.bacgiang.gov.vn, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -208,6 +229,38 @@ SETTINGS: tuple[Setting, ...] = (
         "Memory (MiB) each server process may use to keep OGC API pages of zones, served again while no zone or "
         "district has changed since; 0: every page is read from the database.",
         _non_negative_int,
+    ),
+    Setting(
+        "KHGEO_SMTP_URL",
+        "",
+        "Mail server for reminders sent by `khgeo notify`: smtp://user:password@host:587 (STARTTLS, see "
+        "KHGEO_SMTP_STARTTLS) or smtps://user:password@host:465 (TLS from the start); %-encode special characters "
+        "of the password. Empty: reminders are in the app only.",
+        _smtp_url,
+    ),
+    Setting("KHGEO_MAIL_FROM", "", "Sender address of the reminders (From:).", _mail_address),
+    Setting(
+        "KHGEO_SMTP_STARTTLS",
+        "true",
+        "With an smtp:// server, switch to TLS (STARTTLS) before logging in; turn off only for a relay on the "
+        "same machine.",
+        _bool,
+    ),
+    Setting(
+        "KHGEO_LETTER_PARENT_BODY",
+        "UBND TỈNH BẮC GIANG",
+        "The body above the issuer in an urging letter's heading (Nghị định 30/2020: cơ quan chủ quản).",
+    ),
+    Setting(
+        "KHGEO_LETTER_ISSUER",
+        "BAN QUẢN LÝ CÁC KHU CÔNG NGHIỆP",
+        "The issuing body of urging letters (cơ quan ban hành), in capitals as printed.",
+    ),
+    Setting(
+        "KHGEO_PARCEL_STALLED_DAYS",
+        "60",
+        "A parcel with no change for this many days (and not handed over) is listed as stalled on its zone's page.",
+        _positive_int,
     ),
 )
 

@@ -32,6 +32,12 @@ class ConfigError(KhgeoError):
     """A setting is missing or invalid; raised at startup."""
 
 
+class ImportFileError(KhgeoError):
+    """The file cannot be imported as it is; the message says why and what to do."""
+
+    status = 422
+
+
 class DataError(KhgeoError):
     """Seed or import data is wrong: the message names the file and the feature."""
 

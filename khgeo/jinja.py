@@ -40,6 +40,8 @@ FIELD_LABELS = {
     "notes": _l("Notes"),
     "sources": _l("Sources"),
     "retired": _l("Monitoring status"),
+    "parcel_count": _l("Parcels"),  # site clearance by parcel (khgeo.services.parcels.derive)
+    "stage": _l("Stage"),
 }
 TASK_STATUS_LABELS = codes.TASK_STATUS.labels()
 RECURRENCE_LABELS = codes.RECURRENCE.labels()
@@ -51,6 +53,7 @@ CHANGE_CODES = {
     "geometry_source": codes.GEOMETRY_SOURCE,
     "status": codes.TASK_STATUS,
     "recurrence": codes.RECURRENCE,
+    "stage": codes.PARCEL_STAGE,
 }
 
 
@@ -113,4 +116,6 @@ def init_app(app: Flask) -> None:
         change_value=change_value,
         task_status_label=lambda v: codes.TASK_STATUS.label(v, v),
         recurrence_label=lambda v: codes.RECURRENCE.label(v, v),
+        parcel_stage_label=lambda v: codes.PARCEL_STAGE.label(v, v),
+        land_user_kind_label=lambda v: codes.LAND_USER_KIND.label(v, v),
     )

@@ -2,6 +2,10 @@
 
 Administrative units and agencies are rows, not code: the province was merged in 2025 and district level was
 abolished, so new units arrive as data. The schema itself is created only by Alembic (khgeo/migrations).
+
+Why one module over 500 lines: the models reference each other (zones ↔ tasks ↔ agencies ↔ users ↔ parcels), the
+schema is read as one piece next to its migrations, and tests/test_migrations.py compares all of it with them.
+Each model is a short declaration; splitting them would add import cycles, not clarity.
 """
 
 from __future__ import annotations
@@ -51,7 +55,26 @@ TASK_STATUSES = codes.TASK_STATUS.keys  # not_started, in_progress, done ("overd
 ROLES = codes.ROLE.keys  # viewer, field, planner, admin
 PARCEL_STAGES = codes.PARCEL_STAGE.keys  # not_notified … handed_over, in order
 LAND_USER_KINDS = codes.LAND_USER_KIND.keys  # household, individual, organisation
-UPDATE_KINDS = ("seed", "status", "geometry", "import", "info")  # info: an admin edited the zone's facts
+UPDATE_KINDS = (
+    "seed",
+    "status",
+    "geometry",
+    "import",
+    "info",
+    "parcels",
+)  # info: an admin edited the zone's facts
+# parcels: the zone's clearance figures derived from its parcels (khgeo.services.parcels.derive)
+PARCEL_TIMER_KINDS = (
+    "deadline",
+    "earliest",
+)  # deadline: overdue after it; earliest: the next step not before it
+PARCEL_TIMER_CONDITIONS = (
+    "no_resettlement",
+    "resettlement",
+    "compulsory_inventory",
+    "agricultural",
+    "non_agricultural",
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -116,6 +139,8 @@ class Agency(Base):
     name_en: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(30))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+    # where the agency's reminders go (reporting deadline, weekly digest): khgeo/services/followup
+    contact_email: Mapped[str | None] = mapped_column(String(254))
 
     district: Mapped[District | None] = relationship()
 
@@ -163,6 +188,7 @@ class Zone(Base):
         ),
         CheckConstraint("stated_area_ha IS NULL OR stated_area_ha > 0", name="stated_area"),
         CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("parcel_count >= 0", name="parcel_count"),
         # the monitored zones by id: an OGC API page counts them and finds its ids in this index alone
         Index("ix_zones_monitored_id", "id", postgresql_where=text("retired_at IS NULL")),
         # `q` is a substring search (LIKE '%…%'): a trigram index answers it without reading every zone
@@ -222,6 +248,9 @@ class Zone(Base):
     occupancy_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
     as_of: Mapped[dt.date | None] = mapped_column(Date)  # the date the figures describe
+    # the clearance figures follow from the zone's parcels (khgeo.services.parcels.derive): typed ones are refused
+    clearance_from_parcels: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    parcel_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     notes: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[dict] = mapped_column(JSONB, default=dict)  # field -> [source keys]
     osm_ref: Mapped[str] = mapped_column(Text, default="")
@@ -249,7 +278,7 @@ class Zone(Base):
 
 
 # What a client that types fields from the first features it reads (QGIS 3.22: ten) must meet on the first page
-# of the OGC API (khgeo.services.ogc._leaders): for each, the first monitored zone having it opens the pages. Each
+# of the OGC API (khgeo.services.interop.ogc_collections._leaders): for each, the first monitored zone having it opens the pages. Each
 # has a partial index of the monitored zones having it (declared below from the same expression), so "the first
 # zone with it" is one index probe, also when no zone has it (a scan of every zone otherwise: ~100 ms a page at
 # 10,000 zones). The first entry must stay the aliases (the pages open with a zone that has some).
@@ -329,6 +358,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    email: Mapped[str | None] = mapped_column(String(254))  # for reminders (khgeo/services/followup)
 
     districts: Mapped[list[District]] = relationship(secondary=user_districts, order_by="District.code")
     agency: Mapped[Agency | None] = relationship()
@@ -441,9 +471,16 @@ class Photo(Base):
     database so every app instance serves it and backups include it."""
 
     __tablename__ = "photos"
+    # a zone's update or a parcel's history event (issue 14), exactly one
+    __table_args__ = (CheckConstraint("(update_id IS NULL) <> (parcel_event_id IS NULL)", name="owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    update_id: Mapped[int] = mapped_column(ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True)
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("zone_updates.id", ondelete="CASCADE"), index=True
+    )
+    parcel_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parcel_events.id", ondelete="CASCADE"), index=True
+    )
     content: Mapped[bytes] = mapped_column(LargeBinary)
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(40))
@@ -595,7 +632,7 @@ class DocumentCache(Base):
     """A generated document (consolidated report, planners' XLSX) kept for the data it was made from.
 
     The key holds the document, its parameters and the data version, so a change to the data makes a new key;
-    in the database, so every app instance (gunicorn worker, server) shares it. See khgeo/services/documents.py.
+    in the database, so every app instance (gunicorn worker, server) shares it. See khgeo/services/reports/documents.py.
     """
 
     __tablename__ = "document_cache"
@@ -623,7 +660,7 @@ class DocumentRequest(Base):
 class ZoneFeaturesVersion(Base):
     """One row: a random token drawn again by the stored Features' triggers in every transaction that writes zones
     (insert, update, delete, truncate) or districts, so "same token" means "same zones": a server keeps OGC API
-    pages in memory under it (khgeo.services.ogc.PageCache). See khgeo/services/stored_features.py."""
+    pages in memory under it (khgeo.services.interop.ogc.PageCache). See khgeo/services/stored_features.py."""
 
     __tablename__ = "zone_features_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
@@ -749,6 +786,7 @@ class ParcelEvent(Base):
 
     parcel: Mapped[Parcel] = relationship()
     user: Mapped[User | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id", viewonly=True)
 
 
 class ParcelTimer(Base):
@@ -760,6 +798,10 @@ class ParcelTimer(Base):
         CheckConstraint(_in("stage", PARCEL_STAGES), name="stage"),
         CheckConstraint("days > 0 OR months > 0", name="length"),
         CheckConstraint("length(trim(citation)) > 0", name="citation"),
+        CheckConstraint(_in("kind", PARCEL_TIMER_KINDS), name="kind"),
+        CheckConstraint(
+            f"applies_when IS NULL OR {_in('applies_when', PARCEL_TIMER_CONDITIONS)}", name="applies_when"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -771,6 +813,8 @@ class ParcelTimer(Base):
     label_en: Mapped[str] = mapped_column(Text, default="")
     citation: Mapped[str] = mapped_column(Text)  # article and source it comes from
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str] = mapped_column(String(10), default="deadline", server_default=text("'deadline'"))
+    applies_when: Mapped[str | None] = mapped_column(String(30))  # a condition on the parcel; None: always
 
 
 class ParcelsVersion(Base):
@@ -781,3 +825,89 @@ class ParcelsVersion(Base):
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), server_default=func.gen_random_uuid())
+
+
+# -- follow-up: notifications, e-mail, calendar feeds (khgeo/services/followup) ----------------------------------
+NOTIFICATION_KINDS = (
+    "task_due",
+    "task_overdue",
+    "report_due",
+    "report_late",
+    "board_due",
+    "zone_stale",
+    "digest",
+)
+MAIL_STATUSES = ("queued", "sent", "failed")
+
+
+class NotificationSetting(Base):
+    """A user's choice for one kind of event: in the app, by e-mail; ``days`` for "no update for N days".
+    No row: the role's default (khgeo.services.followup.notifications.DEFAULTS)."""
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+        CheckConstraint("days IS NULL OR days BETWEEN 1 AND 365", name="days"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+    days: Mapped[int | None] = mapped_column(Integer)
+
+
+class Notification(Base):
+    """One in-app notification; ``dedupe_key`` (event, object, deadline, offset, user) makes it once only."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(Text, default="")  # a path inside khgeo, e.g. /tasks/II.3.4.2
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MailMessage(Base):
+    """The e-mail outbox and sent-log: a message is queued once (``dedupe_key``), sent once, retried on failure."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", MAIL_STATUSES), name="status"),
+        Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarFeed(Base):
+    """A secret iCalendar address of an agency's or a user's deadlines; only the secret's SHA-256 is kept."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (CheckConstraint("(agency_id IS NULL) <> (user_id IS NULL)", name="owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -33,7 +33,8 @@ from khgeo.services import accounts, authz
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # reachable without logging in, whatever KHGEO_PUBLIC_READ says
-OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz"}
+# the calendar feed: a calendar client cannot log in, its secret address is the credential (followup/calendars.py)
+OPEN_ENDPOINTS = {"static", "auth.login", "api.healthz", "web.calendar_feed"}
 SESSION_KEY = "sid"  # the cookie's entry holding the server-side session key
 
 

@@ -25,9 +25,11 @@ from khgeo.cli import main
 from khgeo.models import Agency, AgencyReport, ApiToken, Photo, User, Zone, ZoneUpdate
 from khgeo.services import accounts, updates
 from khgeo.services.authz import ACCESS, AUDIENCES, access_table_markdown
+from khgeo.services.followup import calendars
 from khgeo.services.photos import process_photo
 from tests.conftest import make_app
 from tests.helpers import PASSWORD, login
+from tests.parcel_helpers import make_parcel
 
 ZONE = "kcn-van-trung"  # Việt Yên: the field user's district
 YEAR = 2026
@@ -57,9 +59,19 @@ SAMPLES: dict[str, list[str]] = {
     "people": [f"/zones/{ZONE}"],
     "gps": [f"/zones/{ZONE}"],
     "health-details": ["/healthz"],
+    "notifications": ["/notifications", "/notifications/settings"],
+    "outbox": ["/admin/outbox"],
+    "letter": ["/agencies/SCT/letter.docx"],
+    "calendar": ["/calendar/{calendar}.ics"],  # SCT's feed: its secret address is the credential
+    "parcels": ["/parcels/{parcel}", "/parcels?q=1/1"],
+    "api-parcels": [f"/api/zones/{ZONE}/parcels", "/api/parcels/{parcel}"],
+    "land-users": ["/api/parcels/{parcel}"],
+    "parcel-timers": ["/admin/parcel-timers"],
+    "parcel-sheet": [f"/zones/{ZONE}/parcels/stages"],
 }
 # rows whose answer is always 200 and whose content says what the caller may see
-CONTENT_ROWS = {"people", "gps", "health-details"}
+CONTENT_ROWS = {"people", "gps", "health-details", "land-users"}
+LAND_USER = "Nguyễn Văn Thửa"
 
 
 def test_every_row_of_the_table_is_walked():
@@ -164,6 +176,10 @@ def world(module_database_url):
             ids[name] = user.username
         field_id = session.scalars(select(User.id).where(User.username == ids["field"])).one()
     photo_id = _seed_history_and_reports(db, field_id)
+    with db.session() as session:
+        sct = session.scalars(select(Agency).where(Agency.code == "SCT")).one()
+        calendar_secret = calendars.new_feed(session, agency=sct, now=dt.datetime.now(dt.UTC))
+        parcel = make_parcel(session, ZONE, 1, name=LAND_USER)
 
     callers = {
         "public": Caller("public", public_app.test_client(), None),
@@ -184,7 +200,13 @@ def world(module_database_url):
         expired = session.scalars(select(User).where(User.username == ids["expired"])).one()
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == expired.id)):
             token.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    yield {"callers": callers, "photo": photo_id, "apps": (public_app, private_app)}
+    yield {
+        "callers": callers,
+        "photo": photo_id,
+        "calendar": calendar_secret,
+        "parcel": parcel,
+        "apps": (public_app, private_app),
+    }
     for app in (public_app, private_app):
         app.extensions["khgeo.db"].engine.dispose()
 
@@ -218,7 +240,7 @@ CASES = [(row, caller) for row in ACCESS for caller in CALLERS]
 def test_who_sees_what(world, row, caller):
     who: Caller = world["callers"][caller]
     for sample in SAMPLES[row.key]:
-        path = sample.format(photo=world["photo"])
+        path = sample.format(photo=world["photo"], calendar=world["calendar"], parcel=world["parcel"])
         if who.name in DEAD_TOKENS:
             response = who.client.get(path, headers={"Authorization": f"Bearer {who.token}"})
             assert response.status_code == 401, path
@@ -249,6 +271,14 @@ def _check_content(row, who: Caller, response, path: str) -> None:
         assert ("schema_revision" in body and "postgis" in body and "version" in body) == allowed
         if not allowed:
             assert body == {"status": "ok"}
+        return
+    if (
+        row.key == "land-users"
+    ):  # parcels are for logged-in users; among them, names for the board and the area
+        assert response.status_code == (200 if ACCESS_BY_KEY["api-parcels"].allows(who.audience) else 401)
+        if response.status_code == 200:
+            assert (response.get_json()["land_user_name"] == LAND_USER) == allowed
+            assert (response.get_json()["households"] is not None) == allowed
         return
     # the zone page: a caller who may not open it sees nothing of it
     page = response.get_data(as_text=True) if response.status_code == 200 else ""

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tests.conftest import FROZEN_TODAY, LiveServer, make_app
 from tests.helpers import PASSWORD, make_user
-from tests.test_parcel_tiles import COMMUNE, insert_parcel_grid, zone_centre
+from tests.test_parcel_tiles import COMMUNE, insert_parcel_grid
 
 pytestmark = pytest.mark.browser
 
@@ -226,108 +226,3 @@ def versions(server, uids) -> dict[str, tuple[int, str]]:
             text("SELECT uid, version, stage FROM parcels WHERE uid = ANY(:u)"), {"u": list(uids)}
         ).all()
     return {uid: (version, stage) for uid, version, stage in rows}
-
-
-# -- the batch request as the contract in PARCELS_COMMON.md states it, answered by a stand-in -----------------------
-# Until POST /api/parcels/stage is in this tree (U1), a stand-in with the contract's answer checks what the map sends
-# and that it shows each refused parcel with its reason; the test above drives the real endpoint once it is merged.
-STAND_IN_REASON = "Thửa đã được cập nhật bởi người khác (phiên bản 2)."
-
-
-@pytest.fixture(scope="module")
-def stand_in_server(module_database_url):
-    from flask import Blueprint, jsonify, request
-
-    application = make_app(module_database_url, KHGEO_PUBLIC_READ=False)
-    if any(rule.rule == "/api/parcels/stage" for rule in application.url_map.iter_rules()):
-        application.extensions["khgeo.db"].engine.dispose()
-        pytest.skip("the real POST /api/parcels/stage is in this tree: the test above drives it")
-    received = []
-    stand_in = Blueprint("stand_in_parcels_stage", __name__)
-
-    @stand_in.post("/api/parcels/stage")
-    def stage():
-        body = request.get_json()
-        received.append(
-            {
-                "body": body,
-                "csrf": request.headers.get("X-CSRFToken", ""),
-                "key": request.headers.get("Idempotency-Key", ""),
-            }
-        )
-        parcels = body["parcels"]
-        return jsonify(
-            {
-                "saved": [{"uid": p["uid"], "version": p["version"] + 1} for p in parcels[:-1]],
-                "conflicts": [
-                    {
-                        "uid": parcels[-1]["uid"],
-                        "reason": STAND_IN_REASON,
-                        "current_version": 2,
-                        "current_stage": "paid",
-                    }
-                ],
-            }
-        )
-
-    application.register_blueprint(stand_in)
-    live = LiveServer(application)
-    db = application.extensions["khgeo.db"]
-    lon, lat = zone_centre(db)
-    # 500 m east of the other test's grid (same module database): other parcels, other identifiers
-    live.parcels = insert_parcel_grid(
-        db, origin=(lon + 0.005, lat), rows=8, cols=8, size_m=30, stage_for=stage_for, sheet="31"
-    )
-    live.received = received
-    yield live
-    live.stop()
-
-
-def test_the_batch_request_follows_the_contract_and_conflicts_are_listed_per_parcel(stand_in_server, watch):
-    server = stand_in_server
-    page = watch.page
-    log_in(page, server, "field")
-    show_parcels(watch, server, zoom=17)
-    open_legend(page)
-    page.click("button.khgeo-parcel-select")
-    middle = middle_parcel(server)
-    west, south, east, north = middle.bounds
-    x0, y0 = pixel_of(watch, west - (east - west) * 0.9, north + (north - south) * 0.9)
-    x1, y1 = pixel_of(watch, east - (east - west) * 0.1, south + (north - south) * 0.1)
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x1, y1, steps=6)
-    page.mouse.up()
-    panel = page.locator(".khgeo-parcel-panel")
-    panel.wait_for()
-    uids = panel.locator("ol.khgeo-parcel-list li").evaluate_all("els => els.map(e => e.dataset.uid)")
-    assert len(uids) == 4
-    page.select_option(".khgeo-batch-form select[name=stage]", "plan_approved")
-    page.fill(".khgeo-batch-form input[name=document_number]", "15/QĐ-UBND")
-    page.fill(".khgeo-batch-form input[name=document_signer]", "Chủ tịch UBND xã")
-    page.fill(".khgeo-batch-form textarea[name=note]", "Đợt 1")
-    before = len(server.received)
-    page.click(".khgeo-batch-form button[type=submit]")
-    page.locator(".khgeo-batch-saved").wait_for()
-
-    assert len(server.received) == before + 1, "one request for the whole selection"
-    sent = server.received[-1]
-    body = sent["body"]
-    assert [p["uid"] for p in body["parcels"]] == uids
-    assert all(p["version"] == 1 for p in body["parcels"]), "each parcel with the version the map read"
-    assert body["stage"] == "plan_approved"
-    assert body["date"] == FROZEN_TODAY.isoformat(), "today in the province by default"
-    assert body["document"] == {"number": "15/QĐ-UBND", "date": None, "signer": "Chủ tịch UBND xã"}
-    assert body["note"] == "Đợt 1"
-    assert sent["csrf"], "a session caller sends its CSRF token"
-    assert len(sent["key"]) == 36, "an Idempotency-Key, so a retry is not applied twice"
-
-    result = page.locator(".khgeo-batch-result")
-    assert "3 thửa đã được lưu." in result.inner_text()
-    assert "1 thửa chưa lưu được:" in result.inner_text()
-    refused = result.locator(".khgeo-batch-conflicts li")
-    assert refused.count() == 1
-    assert refused.get_attribute("data-uid") == uids[-1]
-    assert STAND_IN_REASON in refused.inner_text()
-    assert "Tờ 31, thửa" in refused.inner_text()
-    assert watch.errors == []

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from khgeo.models import Zone
 from khgeo.services import planning
-from khgeo.services.report_data import gather
+from khgeo.services.reports.data import gather
 from khgeo.text import fold
 from tests.conftest import FROZEN_TODAY
 from tests.test_updates_rules import add_user, login

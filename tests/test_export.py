@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from khgeo.cli import main
 from khgeo.models import Task, Zone
 from khgeo.services import accounts
-from khgeo.services.transfer_fields import EXPORT_COLUMNS
+from khgeo.services.interop.field_names import EXPORT_COLUMNS
 from tests.conftest import make_app
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from khgeo.cli import main
 from khgeo.models import Task, Zone
-from khgeo.services.import_files import plain_value
-from khgeo.services.transfer_fields import EXPORT_COLUMNS
+from khgeo.services.interop.field_names import EXPORT_COLUMNS
+from khgeo.services.interop.source import plain_value
 
 
 def export(app, tmp_path: Path, fmt: str, *filters: str) -> Path:

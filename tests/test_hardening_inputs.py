@@ -26,8 +26,10 @@ from sqlalchemy import text
 
 from khgeo.cli import main
 from khgeo.numbers import NumberError, parse_decimal, parse_int
-from khgeo.services import accounts, importer, photos
-from khgeo.services.import_files import ImportFileError, read_source
+from khgeo.services import accounts, photos
+from khgeo.services.interop import import_apply
+from khgeo.services.interop.files import read_source
+from khgeo.services.interop.source import ImportFileError
 from khgeo.services.zones import ZoneFilter, feature_collection_json
 from tests import helpers
 from tests.conftest import make_app
@@ -304,13 +306,13 @@ def test_two_concurrent_imports_creating_the_same_zone_one_wins_the_other_gets_a
         fields = dict(re.findall(r'name="(token|fingerprint|crs|layer|encoding)" value="([^"]*)"', html))
         applies.append({"csrf_token": csrf_of(admin, "/admin/import"), **fields})
     both_planned = threading.Barrier(2, timeout=30)
-    real_write = importer.write_change
+    real_write = import_apply.write_change
 
     def write_together(*args, **kwargs):  # both transactions insert the same code at the same moment
         both_planned.wait()
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "write_change", write_together)
+    monkeypatch.setattr(import_apply, "write_change", write_together)
     responses = [None, None]
 
     def apply(i):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from khgeo.cli import main
 from khgeo.models import Zone
 from khgeo.services import accounts, audit
-from khgeo.services.spreadsheet import csv_guard, csv_unguard
+from khgeo.services.interop.spreadsheet import csv_guard, csv_unguard
 from tests.conftest import LiveServer, make_app
 from tests.helpers import login
 
@@ -213,7 +213,7 @@ def reporter(app, db):
 def _submit(reporter, **fields):
     import datetime as dt
 
-    from khgeo.services import reporting
+    from khgeo.services.reports import cycle as reporting
 
     session, agency, user = reporter
     values = {"summary": "Báo cáo", "items": {}, "attachment": None} | fields
@@ -263,7 +263,7 @@ def test_attachment_names_lose_control_and_bidi_characters_and_keep_their_extens
 def test_summaries_and_items_have_a_length_cap_with_a_clear_message(reporter):
     from khgeo.errors import ValidationFailed
     from khgeo.models import AgencyReport
-    from khgeo.services import reporting
+    from khgeo.services.reports import cycle as reporting
 
     session = reporter[0]
     with pytest.raises(ValidationFailed) as raised:

@@ -19,9 +19,11 @@ from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from sqlalchemy import func, select, text
 
 from khgeo.cli import main
+from khgeo.geo import reprojection as crs_reading
 from khgeo.models import AuditEvent, District, Zone, ZoneUpdate
-from khgeo.services import accounts, importer
-from khgeo.services.import_files import text_problem
+from khgeo.services import accounts
+from khgeo.services.interop import import_apply
+from khgeo.services.interop.encodings import text_problem
 from tests import helpers
 from tests.conftest import make_app
 from tests.helpers import PASSWORD
@@ -195,19 +197,19 @@ def test_every_vn2000_crs_offered_goes_through_epsg_6960(epsg):
     vn_lat, vn_lon = VN2000_TO_WGS84.transform(lat, lon, direction="INVERSE")
     to_target = Transformer.from_crs(CRS.from_epsg(epsg).geodetic_crs, CRS.from_epsg(epsg), always_xy=True)
     x, y = to_target.transform(vn_lon, vn_lat)
-    projection = importer.reprojection(CRS.from_epsg(epsg))
+    projection = crs_reading.reprojection(CRS.from_epsg(epsg))
     assert "EPSG:6960" in projection.transformation
     got_lon, got_lat = projection.transform(np.array([x]), np.array([y]))
     assert metres_apart(shapely.Point(got_lon[0], got_lat[0]), shapely.Point(lon, lat)) < 0.01
 
 
 def test_crs_options_offer_every_provincial_vn2000_tm3_zone_bac_giang_first():
-    options = importer.crs_options()
+    options = crs_reading.crs_options()
     assert options[0].value == "EPSG:9214" and "Bắc Giang" in options[0].label
     values = {o.value for o in options}
     assert {f"EPSG:{code}" for code in range(9205, 9219)} <= values
-    assert importer.parse_crs("VN-2000 / TM-3 107-00").to_epsg() == 9214
-    assert importer.parse_crs("9214").to_epsg() == 9214
+    assert crs_reading.parse_crs("VN-2000 / TM-3 107-00").to_epsg() == 9214
+    assert crs_reading.parse_crs("9214").to_epsg() == 9214
 
 
 # -- the CRS must be known --------------------------------------------------------------------------------------
@@ -298,7 +300,7 @@ def test_a_failure_in_the_middle_leaves_the_database_exactly_as_before(app, db, 
     plan = invoke(app, str(path), "--dry-run")
     assert "summary: 1 to create, 3 to update" in plan.output, plan.output
     before = tables_md5(db)
-    real_write = importer.write_change
+    real_write = import_apply.write_change
     writes = []
 
     def write_then_fail(*args, **kwargs):
@@ -307,7 +309,7 @@ def test_a_failure_in_the_middle_leaves_the_database_exactly_as_before(app, db, 
         writes.append(real_write(*args, **kwargs))
         return writes[-1]
 
-    monkeypatch.setattr(importer, "write_change", write_then_fail)
+    monkeypatch.setattr(import_apply, "write_change", write_then_fail)
     result = invoke(app, str(path), "--yes")
 
     assert result.exit_code != 0 and len(writes) == 2
@@ -321,7 +323,7 @@ def test_a_conflict_the_database_notices_rolls_back_every_earlier_write(app, db,
     ]
     path = geojson_file(tmp_path / "three.geojson", features)
     before = tables_md5(db)
-    real_write = importer.write_change
+    real_write = import_apply.write_change
 
     def concurrent_edit(session, plan, feature_plan, **kwargs):
         if feature_plan.code == "ccn-doan-bai":
@@ -329,7 +331,7 @@ def test_a_conflict_the_database_notices_rolls_back_every_earlier_write(app, db,
                 other.execute(text("UPDATE zones SET version = version + 1 WHERE code = 'ccn-doan-bai'"))
         return real_write(session, plan, feature_plan, **kwargs)
 
-    monkeypatch.setattr(importer, "write_change", concurrent_edit)
+    monkeypatch.setattr(import_apply, "write_change", concurrent_edit)
     result = invoke(app, str(path), "--yes")
 
     assert result.exit_code != 0 and "changed by someone else" in result.output
@@ -583,7 +585,7 @@ def test_several_layers_need_a_choice_and_the_layers_are_listed(app, db, tmp_pat
 
 
 def test_a_file_too_large_is_refused_before_it_is_read(app, db, tmp_path, monkeypatch):
-    from khgeo.services import import_files
+    from khgeo.services.interop import files as import_files
 
     monkeypatch.setattr(import_files, "MAX_FILE_BYTES", 1000)
     path = geojson_file(tmp_path / "big.geojson", [feature({"code": "x", "pad": "x" * 2000})])

@@ -1,4 +1,4 @@
-"""OGC API pages kept in memory (khgeo.services.page_cache): served again only while the zones are unchanged.
+"""OGC API pages kept in memory (khgeo.services.interop.page_cache): served again only while the zones are unchanged.
 
 Every kind of write must reach the next page at once, in this process and in another one (a second gunicorn
 worker is a second app on the same database): API edits, retirement, raw SQL, district renames, deletions.
@@ -11,7 +11,7 @@ import json
 from sqlalchemy import select, text
 
 from khgeo.models import District
-from khgeo.services.page_cache import PageCache, features_token
+from khgeo.services.interop.page_cache import PageCache, features_token
 from tests.conftest import make_app
 from tests.test_stored_features import admin_token, patch
 

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import text
 
 from khgeo.codes import GEOMETRY_SOURCE, OPERATING_STATUS, WWTP_STATUS, ZONE_KIND
-from khgeo.services.transfer_fields import EXPORT_COLUMNS
+from khgeo.services.interop.field_names import EXPORT_COLUMNS
 from tests.conftest import LiveServer, make_app
 from tests.test_ogcapi import ogrinfo, relative
 
@@ -132,7 +132,11 @@ def test_gdal_reads_numbers_and_dates_from_the_schema(live_server):
     summary = ogrinfo("-ro", "-so", f"OAPIF:{live_server.url}/ogcapi", "zones")
     types = field_types(summary)
     for key in NUMERIC:
-        expected = "Integer" if key in ("households_total", "households_agreed", "version") else "Real"
+        expected = (
+            "Integer"
+            if key in ("households_total", "households_agreed", "version", "parcel_count")
+            else "Real"
+        )
         assert types[key] == expected, (key, types)
     assert types["as_of"] == "Date" and types["updated_at"] == "DateTime"
     assert types["aliases"] == types["communes"] == "StringList"
@@ -200,7 +204,11 @@ def test_qgis_gets_numbers_and_aliases_when_the_figures_are_in_a_late_zone(datab
     assert read["valid"]
     fields = read["fields"]
     for key in NUMERIC:
-        expected = {"Integer", "Integer64"} if key.startswith("households") or key == "version" else {"Real"}
+        expected = (
+            {"Integer", "Integer64"}
+            if key.startswith("households") or key in ("version", "parcel_count")
+            else {"Real"}
+        )
         assert fields[key] in expected, (key, fields)
     assert fields["as_of"] == "Date" and fields["updated_at"] == "DateTime"
     assert fields["aliases"] == "StringList"

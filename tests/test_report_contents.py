@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select, update
 
 from khgeo.models import Agency, Zone
-from khgeo.services import accounts, reporting, updates
-from khgeo.services.report_docx import deadline_lines, render_docx
-from khgeo.services.report_xlsx import render_xlsx
+from khgeo.services import accounts, updates
+from khgeo.services.reports import cycle as reporting
+from khgeo.services.reports.docx import render_docx
+from khgeo.services.reports.wording import deadline_lines
+from khgeo.services.reports.xlsx import render_xlsx
 from tests.test_report_documents import (
     AGENCY,
     REPORTED_TASK,

@@ -19,11 +19,13 @@ from PIL import Image
 from sqlalchemy import select
 
 from khgeo.models import Agency, Task, Zone
-from khgeo.services import accounts, reporting, tasks, updates
-from khgeo.services.report_data import NoReportData, ReportData, gather
-from khgeo.services.report_docx import fmt_change, fmt_number, place_date, render_docx
-from khgeo.services.report_map import render_map_png
-from khgeo.services.report_xlsx import COUNT_LABELS, render_xlsx
+from khgeo.services import accounts, tasks, updates
+from khgeo.services.reports import cycle as reporting
+from khgeo.services.reports.data import NoReportData, ReportData, gather
+from khgeo.services.reports.docx import render_docx
+from khgeo.services.reports.map_figure import render_map_png
+from khgeo.services.reports.wording import fmt_change, fmt_number, place_date
+from khgeo.services.reports.xlsx import COUNT_LABELS, render_xlsx
 
 TODAY = dt.date(2026, 11, 26)
 AGENCY = "SCT"  # Sở Công Thương: leads II.1.3b.1, coordinates II.1.4.1

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from khgeo.services import accounts
-from khgeo.services.spreadsheet import LINE_HEIGHT_PT, wrapped_lines
+from khgeo.services.interop.spreadsheet import LINE_HEIGHT_PT, wrapped_lines
 from tests.test_hardening_outputs import SPREADSHEETS
 from tests.test_report_documents import record_year
 from tests.test_updates_rules import login

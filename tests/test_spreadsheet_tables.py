@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook
 
 from khgeo.services import accounts
-from khgeo.services.spreadsheet import (
+from khgeo.services.interop.spreadsheet import (
     DATE,
     DECIMAL,
     INTEGER,

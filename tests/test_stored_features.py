@@ -17,7 +17,8 @@ from khgeo import migrate
 from khgeo.cli import main
 from khgeo.geo import crs as crs_defs
 from khgeo.models import District, Zone
-from khgeo.services import accounts, ogc
+from khgeo.services import accounts
+from khgeo.services.interop import ogc
 from khgeo.services.seed import seed
 from khgeo.services.zones import ZoneFilter, feature_select
 

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from khgeo.models import Agency, Task, User
-from khgeo.services import accounts, reporting
+from khgeo.services import accounts
 from khgeo.services import tasks as task_service
+from khgeo.services.reports import cycle as reporting
 from tests.helpers import csrf_of, login
 
 # Written from the plan's text (KH thực hiện NQ 24/NQ-HĐND, sections II.1–II.3 and III), not from

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from khgeo.errors import BadRequest
 from khgeo.models import District, User, Zone, ZoneUpdate
-from khgeo.services import accounts, reporting, updates
+from khgeo.services import accounts, updates
 from khgeo.services.admin_units import match_district
-from khgeo.services.importer import IMPORT_NOTE
+from khgeo.services.interop.import_types import IMPORT_NOTE
+from khgeo.services.reports import cycle as reporting
 from khgeo.services.sources import reader_date
 from tests.helpers import add_user, login
 from tests.test_tasks_reading import _login

@@ -1,4 +1,4 @@
-"""OGC API – Features under /ogcapi/: a thin adapter from Flask to khgeo.services.ogc (the logic lives there).
+"""OGC API – Features under /ogcapi/: a thin adapter from Flask to khgeo.services.interop.ogc (the logic lives there).
 
 Format: ?f=json|html, else the Accept header (JSON unless the client prefers text/html). Errors are OGC exception
 documents {"code", "description"} with their status; the read gate (khgeo.security) answers 401 before any view.
@@ -13,14 +13,14 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from khgeo.db import get_session
 from khgeo.errors import KhgeoError
-from khgeo.services import ogc, ogc_schema
-from khgeo.services.ogc_openapi import openapi_document
-from khgeo.services.page_cache import PageCache
+from khgeo.services.interop import ogc, ogc_request, ogc_schema
+from khgeo.services.interop.ogc_openapi import openapi_document
+from khgeo.services.interop.page_cache import PageCache
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 
-_NEGOTIATED = [ogc.JSON_TYPE, ogc.GEOJSON, ogc.OPENAPI_JSON, ogc.HTML]
+_NEGOTIATED = [ogc_request.JSON_TYPE, ogc_request.GEOJSON, ogc_request.OPENAPI_JSON, ogc_request.HTML]
 
 
 def public_root() -> str:
@@ -41,22 +41,22 @@ def _format() -> str:
     fmt = request.args.get("f")
     if fmt is not None:
         return fmt  # validated by the service (400 unless json or html)
-    best = request.accept_mimetypes.best_match(_NEGOTIATED, default=ogc.JSON_TYPE)
-    return "html" if best == ogc.HTML else "json"
+    best = request.accept_mimetypes.best_match(_NEGOTIATED, default=ogc_request.JSON_TYPE)
+    return "html" if best == ogc_request.HTML else "json"
 
 
-def _json(document: dict | str | bytes, mimetype: str = ogc.JSON_TYPE) -> Response:
+def _json(document: dict | str | bytes, mimetype: str = ogc_request.JSON_TYPE) -> Response:
     if isinstance(document, dict):
         document = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     return Response(document, mimetype=mimetype)
 
 
 def _html(template: str, **context) -> Response:
-    return Response(render_template(f"ogcapi/{template}", base=_base(), **context), mimetype=ogc.HTML)
+    return Response(render_template(f"ogcapi/{template}", base=_base(), **context), mimetype=ogc_request.HTML)
 
 
-def _simple(allowed: frozenset[str] = ogc.COMMON_PARAMS) -> str:
-    ogc.check_args(_args(), allowed)
+def _simple(allowed: frozenset[str] = ogc_request.COMMON_PARAMS) -> str:
+    ogc_request.check_args(_args(), allowed)
     return _format()
 
 
@@ -78,7 +78,7 @@ def conformance():
 def api():
     fmt = _simple()
     document = openapi_document(_base())
-    return _html("api.html", doc=document) if fmt == "html" else _json(document, ogc.OPENAPI_JSON)
+    return _html("api.html", doc=document) if fmt == "html" else _json(document, ogc_request.OPENAPI_JSON)
 
 
 @bp.get("/collections")
@@ -135,7 +135,7 @@ def items(collection_id: str):
             "items.html", page=page.head, features=features, collection=ogc.COLLECTIONS[collection_id]
         )
     else:
-        response = _json(page.json_bytes(), ogc.GEOJSON)
+        response = _json(page.json_bytes(), ogc_request.GEOJSON)
     return _with_crs(response, page.crs.uri)
 
 
@@ -146,20 +146,20 @@ def item(collection_id: str, feature_id: str):
     if fmt == "html":
         response = _html("item.html", feature=feature.as_dict(), collection=ogc.COLLECTIONS[collection_id])
     else:
-        response = _json(feature.json, ogc.GEOJSON)
+        response = _json(feature.json, ogc_request.GEOJSON)
     return _with_crs(response, feature.crs.uri)
 
 
 @bp.get("/<path:_rest>")
 def not_found(_rest: str):
-    raise ogc.NoSuchThing(ogc.NOT_FOUND_MESSAGE)
+    raise ogc_request.NoSuchThing(ogc_request.NOT_FOUND_MESSAGE)
 
 
 @bp.errorhandler(KhgeoError)
 def _ogc_error(exc: KhgeoError):
     if exc.status >= 500:
         log.error("%s on %s: %s", exc.__class__.__name__, request.path, exc.message)
-    body = ogc.exception_body(exc.status, str(exc.message), getattr(exc, "ogc_code", None))
+    body = ogc_request.exception_body(exc.status, str(exc.message), getattr(exc, "ogc_code", None))
     response = _json(body)
     response.status_code = exc.status
     return response

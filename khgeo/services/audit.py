@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from khgeo.models import AuditEvent, User
-from khgeo.services.spreadsheet import csv_guard
+from khgeo.services.interop.spreadsheet import csv_guard
 
 log = logging.getLogger("khgeo.audit")
 

@@ -211,6 +211,27 @@ def can_read_health_details(user) -> bool:
     return is_admin(user)
 
 
+def can_read_notifications(user) -> bool:
+    """Each logged-in user reads (and marks read) their own notifications and settings, nobody else's."""
+    return _user(user) is not None
+
+
+def can_manage_agency_followup(user, agency) -> bool:
+    """An agency's calendar address (made, revoked) and reminder address are managed by its own users and the
+    board."""
+    user = _user(user)
+    return user is not None and (user.role == "admin" or _acts_for(user, agency))
+
+
+def can_write_letters(user) -> bool:
+    """Urging letters (công văn đôn đốc) are the board's."""
+    return is_admin(user)
+
+
+def can_read_outbox(user) -> bool:
+    return is_admin(user)
+
+
 # Who sees what, channel by channel: README.md's table is generated from this and the access test walks it.
 # Columns: anonymous with KHGEO_PUBLIC_READ on, anonymous with it off, then roles. "viewer" is an official
 # (no agency); "agency user" is a viewer of an agency (`--agency SCT`); another role with an agency adds that
@@ -286,7 +307,46 @@ ACCESS: tuple[Access, ...] = (
         "another agency's report texts and attachment",
         frozenset({"viewer", "admin"}),
     ),
+    Access(
+        "parcels",
+        "HTML",
+        "parcel pages `/parcels/<uid>`, parcel search `/parcels` (land users masked unless below)",
+        _LOGGED_IN,
+    ),
+    Access(
+        "api-parcels",
+        "/api",
+        "`GET /api/zones/<code>/parcels`, `GET /api/parcels/<uid>` (land users masked unless below)",
+        _LOGGED_IN,
+    ),
+    Access(
+        "land-users",
+        "HTML, /api",
+        "land users' names and households of parcels (field staff: of their area's zones; each view audited)",
+        frozenset({"field", "admin"}),
+    ),
+    Access(
+        "parcel-sheet",
+        "HTML",
+        "parcel stages from a spreadsheet `/zones/<code>/parcels/stages` (field staff: their area's zones)",
+        frozenset({"field", "admin"}),
+    ),
+    Access("parcel-timers", "admin", "`/admin/parcel-timers` (legal timers)", frozenset({"admin"})),
     Access("audit", "audit", "`/admin/audit`, `/admin/audit.csv`", frozenset({"admin"})),
+    Access(
+        "notifications",
+        "HTML",
+        "the user's own notifications `/notifications` (the bell) and their settings",
+        _LOGGED_IN,
+    ),
+    Access("outbox", "admin", "e-mail outbox `/admin/outbox` (sent, waiting, failed)", frozenset({"admin"})),
+    Access("letter", "documents", "urging letter `/agencies/<code>/letter.docx`", frozenset({"admin"})),
+    Access(
+        "calendar",
+        "calendar",
+        "calendar feed `/calendar/<secret>.ics`: whoever holds its secret address, no login",
+        _EVERYONE | {"anonymous"},
+    ),
     Access("admin", "admin", "`/admin/import`", frozenset({"admin"})),
     Access(
         "health", "health", '`/healthz` status (`{"status": "ok"}`, 200 or 503)', _EVERYONE | {"anonymous"}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, defer, load_only, selectinload
 
 from khgeo.models import Zone, ZoneUpdate, task_zones
 from khgeo.services.indicators import WWTP_LABELS
-from khgeo.services.spreadsheet import TableColumn, table_workbook
+from khgeo.services.interop.spreadsheet import TableColumn, table_workbook
 from khgeo.services.zones import monitored
 
 # II.3.1 (BQL, monthly): the zones whose site clearance the plan chases

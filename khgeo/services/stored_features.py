@@ -57,7 +57,7 @@ TRIGGER_FUNCTIONS = {
     "zones_features_version_at_commit": "khgeo_features_version_at_commit",
 }
 # every transaction that writes zones (their Features, or deletes them) draws a new token: pages kept in memory
-# under the old one are no longer served (khgeo.services.ogc.PageCache). In the writer's transaction, so readers
+# under the old one are no longer served (khgeo.services.interop.ogc.PageCache). In the writer's transaction, so readers
 # see the token and the zones change together; random, so a token never comes back for other data (after a
 # restore, the dump's token comes back with the dump's zones).
 BUMPED = "khgeo.features_version_drawn"

@@ -82,7 +82,7 @@ FIELD_BOUNDS = {
 }
 
 
-def _number(raw: Any, name: str, errors: dict, locale: str | None) -> Decimal | int | None:
+def parse_number_field(raw: Any, name: str, errors: dict, locale: str | None) -> Decimal | int | None:
     """The field's value through the one bounded parser (khgeo.numbers); None when left empty."""
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
@@ -121,16 +121,17 @@ def validate(
     values: dict[str, Any] = {}
     for name in STATUS_FIELDS:
         if name in data and name in FIELD_BOUNDS:
-            values[name] = _number(data[name], name, errors, locale)
+            values[name] = parse_number_field(data[name], name, errors, locale)
     if "wwtp_status" in data:
         status = data["wwtp_status"] or None
         if status not in (None, *WWTP_STATUSES):
             errors["wwtp_status"] = _l("Choose one of the listed statuses.")
         values["wwtp_status"] = status
 
+    _refuse_typed_clearance(zone, data, values, errors, locale)
     area_to_clear = values.get("clearance_area_ha", zone.clearance_area_ha)
-    if "clearance_pct" in data and data["clearance_pct"] not in (None, ""):
-        percent = _number(data["clearance_pct"], "clearance_pct", errors, locale)
+    if "clearance_pct" in data and data["clearance_pct"] not in (None, "") and "clearance_pct" not in errors:
+        percent = parse_number_field(data["clearance_pct"], "clearance_pct", errors, locale)
         if percent is not None:
             _apply_percent(zone, values, percent, area_to_clear, errors)
     cleared = values.get("cleared_area_ha", zone.cleared_area_ha)
@@ -165,6 +166,37 @@ def validate(
         raise ValidationFailed(errors)
     change.values = values
     return change
+
+
+# figures that follow from the zone's parcels when it has some (khgeo.services.parcels.derive)
+PARCEL_DERIVED_FIELDS = ("clearance_area_ha", "cleared_area_ha", "households_total", "households_agreed")
+
+
+def _refuse_typed_clearance(
+    zone: Zone, data: Mapping[str, Any], values: dict, errors: dict, locale: str | None
+) -> None:
+    """A zone with parcels takes its clearance figures from them: a typed value that differs is refused (the form
+    shows the current ones, sent back unchanged)."""
+    if not zone.clearance_from_parcels:
+        return
+    message = _l("This zone's site clearance follows from its parcels: update the parcels instead.")
+    for name in PARCEL_DERIVED_FIELDS:
+        # left empty (a form without these fields sends "") changes nothing: only a typed value is refused
+        if (
+            name in values
+            and name not in errors
+            and values[name] is not None
+            and values[name] != getattr(zone, name)
+        ):
+            errors[name] = message
+        values.pop(name, None)
+    raw_pct = data.get("clearance_pct")
+    if raw_pct not in (None, "") and "clearance_pct" not in errors:
+        percent = parse_number_field(raw_pct, "clearance_pct", errors, locale)
+        if percent is not None and (
+            zone.clearance_pct is None or abs(Decimal(percent) - zone.clearance_pct) >= Decimal("0.05")
+        ):
+            errors["clearance_pct"] = message
 
 
 def _apply_percent(zone: Zone, values: dict, percent: Decimal | int, area_to_clear, errors: dict) -> None:

@@ -2,7 +2,7 @@
 stated area, district, communes, notes, the sources of each fact, and whether the zone is still monitored.
 
 ``validate_info`` is the one check of these values: the "Sửa thông tin khu" form, PATCH and POST /api/zones and
-file imports (khgeo.services.importer) all call it, so they accept the same values with the same messages. Site
+file imports (khgeo.services.interop.import_plan) all call it, so they accept the same values with the same messages. Site
 status figures are checked by khgeo.services.updates.validate. A change is applied like a status update: only
 if the zone is still at the version the admin read (else VersionConflict, nothing written), with a history entry
 (ZoneUpdate kind "info") and an audit event in the same transaction.
@@ -30,12 +30,12 @@ from khgeo.errors import ValidationFailed
 from khgeo.models import OPERATING_STATUSES, Agency, District, User, Zone, ZoneUpdate
 from khgeo.services.admin_units import match_district
 from khgeo.services.audit import record
-from khgeo.services.transfer_fields import OPERATING_LABELS_VI
+from khgeo.services.interop.field_names import OPERATING_LABELS_VI
 from khgeo.services.updates import (
     MAX_NOTE,
     Saved,
     VersionConflict,
-    _number,
+    parse_number_field,
     save_update,
     snapshot,
     write_version,
@@ -231,7 +231,7 @@ def validate_info(
             values["managing_agency_id"] = lookups.agencies[agency_code]
     if "stated_area_ha" in data:
         number_errors: dict[str, Any] = {}
-        area = _number(data["stated_area_ha"], "stated_area_ha", number_errors, locale)
+        area = parse_number_field(data["stated_area_ha"], "stated_area_ha", number_errors, locale)
         if number_errors or (area is not None and not 0 < area <= MAX_STATED_AREA_HA):
             errors["stated_area_ha"] = _l("The stated area must be a number of hectares above 0.")
         else:

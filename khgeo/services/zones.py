@@ -215,6 +215,11 @@ def _feature_properties():
         Zone.households_total,
         "households_agreed",
         Zone.households_agreed,
+        # the clearance figures follow from the zone's parcels ("theo thửa đất"; khgeo.services.parcels.derive)
+        "clearance_from_parcels",
+        Zone.clearance_from_parcels,
+        "parcel_count",
+        Zone.parcel_count,
         "wwtp_status",
         Zone.wwtp_status,
         "wwtp_capacity_m3_day",

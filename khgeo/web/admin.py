@@ -13,7 +13,7 @@ from khgeo.jinja import FIELD_LABELS, change_value
 from khgeo.models import AuditEvent, District
 from khgeo.services import audit, authz, throttle
 from khgeo.services.admin_units import list_districts
-from khgeo.services.exporter import CSV_CONTENT_TYPE
+from khgeo.services.interop.export import CSV_CONTENT_TYPE
 from khgeo.text import file_name
 from khgeo.web import bp
 from khgeo.web.download import attachment

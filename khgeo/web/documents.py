@@ -12,7 +12,8 @@ from flask_login import current_user
 from khgeo.clock import today
 from khgeo.db import get_session
 from khgeo.errors_web import error_response
-from khgeo.services import authz, documents
+from khgeo.services import authz
+from khgeo.services.reports import documents
 
 
 def heavy_document(name: str, allowed: Callable[[object], bool]) -> Callable:

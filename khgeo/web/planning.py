@@ -12,8 +12,8 @@ from khgeo.db import get_session
 from khgeo.errors import BadRequest
 from khgeo.numbers import NumberError, parse_int
 from khgeo.services import authz, missing, planning
-from khgeo.services.exporter import download_name
 from khgeo.services.indicators import INDICATORS
+from khgeo.services.interop.export import download_name
 from khgeo.services.zones import ZoneFilter, zone_bounds
 from khgeo.web import bp
 from khgeo.web.documents import heavy_document

@@ -10,9 +10,11 @@ from khgeo.clock import today, tracking_start
 from khgeo.db import get_session
 from khgeo.errors import BadRequest, ValidationFailed
 from khgeo.numbers import NumberError, parse_int
-from khgeo.services import authz, report_data, reporting
-from khgeo.services.report_docx import render_docx
-from khgeo.services.report_xlsx import render_xlsx
+from khgeo.services import authz
+from khgeo.services.reports import cycle as reporting
+from khgeo.services.reports import data as report_data
+from khgeo.services.reports.docx import render_docx
+from khgeo.services.reports.xlsx import render_xlsx
 from khgeo.web import bp
 from khgeo.web.documents import heavy_document
 from khgeo.web.download import attachment

@@ -12,10 +12,11 @@ from khgeo.clock import today, tracking_start
 from khgeo.db import get_session
 from khgeo.errors import ValidationFailed
 from khgeo.models import TASK_STATUSES
-from khgeo.services import authz, reporting
+from khgeo.services import authz
 from khgeo.services import tasks as task_service
 from khgeo.services.admin_units import list_agencies
 from khgeo.services.indicators import get_indicator
+from khgeo.services.reports import cycle as reporting
 from khgeo.services.zones import ZoneFilter, list_zones, zone_bounds
 from khgeo.text import parse_date
 from khgeo.web import bp

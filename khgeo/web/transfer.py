@@ -24,13 +24,18 @@ from khgeo.clock import today
 from khgeo.db import get_session
 from khgeo.errors import KhgeoError
 from khgeo.errors_web import error_response
+from khgeo.geo.reprojection import crs_options
 from khgeo.jinja import FIELD_LABELS
 from khgeo.models import ImportUpload
-from khgeo.services import authz, import_staging
-from khgeo.services.exporter import FORMATS, download_name, export_zones
+from khgeo.services import authz
 from khgeo.services.geometry import VertexLimits
-from khgeo.services.import_files import ACCEPTED_SUFFIXES, ImportFileError, LayerChoiceNeeded, read_source
-from khgeo.services.importer import PlanChanged, apply_import, crs_options, plan_import
+from khgeo.services.interop import staging as import_staging
+from khgeo.services.interop.export import FORMATS, download_name, export_zones
+from khgeo.services.interop.files import read_source
+from khgeo.services.interop.import_apply import apply_import
+from khgeo.services.interop.import_plan import plan_import
+from khgeo.services.interop.import_types import PlanChanged
+from khgeo.services.interop.source import ACCEPTED_SUFFIXES, ImportFileError, LayerChoiceNeeded
 from khgeo.services.zones import parse_filter
 from khgeo.web import bp
 from khgeo.web.download import attachment

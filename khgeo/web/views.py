@@ -14,12 +14,13 @@ from khgeo.models import WWTP_STATUSES, ZONE_KINDS
 from khgeo.services import authz, updates
 from khgeo.services import tasks as task_service
 from khgeo.services.admin_units import list_districts
-from khgeo.services.importer import parse_import_note
 from khgeo.services.indicators import INDICATORS, get_indicator
+from khgeo.services.interop.import_types import parse_import_note
 from khgeo.services.sources import describe
 from khgeo.services.zones import ZoneFilter, count_zones, get_zone, list_zones, parse_filter, zone_bounds
 from khgeo.web import bp
 from khgeo.web.maps import zone_map, zones_overview_map
+from khgeo.web.parcels import zone_section as parcels_section
 
 # Above this many matches the side list says "narrow the filter" instead of listing every zone.
 LIST_LIMIT = 300
@@ -74,6 +75,7 @@ def zone_page(code: str):
         show_gps=authz.sees_photo_gps(current_user),
         author=lambda user: authz.author_label(current_user, user),
         can_edit_info=authz.is_admin(current_user),
+        parcels=parcels_section(zone),
     )
 
 

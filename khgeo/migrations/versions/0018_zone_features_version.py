@@ -2,7 +2,7 @@
 
 The triggers of khgeo.services.stored_features draw a new random token in the same transaction as every zone
 insert, update, delete or truncate and every district update; a server keeps OGC API pages in memory under the
-token they were read with (khgeo.services.ogc.PageCache), so a page is served from memory only while the data it
+token they were read with (khgeo.services.interop.ogc.PageCache), so a page is served from memory only while the data it
 was made from is still the data.
 
 Revision ID: 0018

@@ -19,12 +19,17 @@ down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# every statement that writes parcels (or their steps) draws a new token: "same token" means "same parcels", so a
-# tile's ETag can be the token (khgeo/services/parcels)
+# every transaction that writes parcels (or their steps) draws a new token, once, at its commit: "same token" means
+# "same parcels", so a tile's ETag can be the token (khgeo/services/parcels/tiles.py). At commit (deferred constraint
+# triggers, as the zones' token since 0018), so a writer holds the one version row only while it commits: drawn at
+# the first write, a long import would make every field update wait for its end.
 VERSION_FUNCTION = """
-CREATE FUNCTION khgeo_parcels_written() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION khgeo_parcels_written() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$
 BEGIN
-    UPDATE parcels_version SET token = gen_random_uuid() WHERE id = 1;
+    IF coalesce(current_setting('khgeo.parcels_version_drawn', true), '') <> 'on' THEN
+        PERFORM set_config('khgeo.parcels_version_drawn', 'on', true);
+        UPDATE parcels_version SET token = gen_random_uuid() WHERE id = 1;
+    END IF;
     RETURN NULL;
 END $$
 """
@@ -181,7 +186,11 @@ def upgrade() -> None:
     op.execute(VERSION_FUNCTION)
     for table in ("parcels", "parcel_steps"):
         op.execute(
-            f"CREATE TRIGGER {table}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            f"CREATE CONSTRAINT TRIGGER {table}_version_at_commit AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION khgeo_parcels_written()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_version_truncate AFTER TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION khgeo_parcels_written()"
         )
 

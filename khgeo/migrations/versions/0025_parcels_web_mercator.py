@@ -4,7 +4,7 @@ parcel it holds on every request nor converts its square to degrees: at z14 over
 the tile's time (benchmarks/parcels_scale.py).
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0024
 Create Date: 2026-11-28 03:10:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = "0025"
-down_revision: str | None = "0021"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,7 +24,8 @@ def geohash(lon: float, lat: float, length: int = UID_LENGTH) -> str:
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise ValueError("coordinates out of range")
     lon_range, lat_range = [-180.0, 180.0], [-90.0, 90.0]
-    chars, bits, value, even = [], 0, 0, True
+    chars: list[str] = []
+    bits, value, even = 0, 0, True
     while len(chars) < length:
         span, coordinate = (lon_range, lon) if even else (lat_range, lat)
         middle = (span[0] + span[1]) / 2

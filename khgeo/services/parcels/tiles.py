@@ -21,7 +21,7 @@ Kept tiles: a tile is a function of its ETag (above), so each process keeps the 
 (TileCache, least recently used dropped first, CACHE_MB a process): a tile asked again, by anyone, costs the one
 short query of ``state`` until a parcel, zone or timer is written or the day changes. A tile is kept only when the
 state read after building it is still the state read before (nothing committed in between), as the OGC API's
-pages are (khgeo/services/page_cache.py).
+pages are (khgeo/services/interop/page_cache.py).
 
 No Flask here: khgeo/web/tiles.py is the HTTP adapter.
 """
@@ -29,6 +29,7 @@ No Flask here: khgeo/web/tiles.py is the HTTP adapter.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import threading
@@ -37,11 +38,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, aliased
 
 from khgeo.codes import PARCEL_STAGE
 from khgeo.errors import BadRequest, NotFound
+from khgeo.models import Parcel
+from khgeo.services.parcels import timers
 
 MIN_ZOOM = 12
 MAX_ZOOM = 20
@@ -56,18 +60,28 @@ PROPERTIES = ("uid", "zone", "stage", "overdue", "area_m2", "sheet", "number", "
 _COMMUNE = re.compile(r"^[0-9]{5}$")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
-# Same rule as services/parcels/timers.py: a parcel is overdue when an active timer of its current stage ran out
-# before today (its due date is the stage's date plus the timer's months and days; on the due date itself it is
-# not yet overdue). PostgreSQL adds months as the calendar does (31/01 + 1 month = 28/02 or 29/02).
-OVERDUE_SQL = """EXISTS (
-    SELECT 1 FROM parcel_timers AS t
-    WHERE t.active AND t.stage = p.stage
-      AND p.stage_date + make_interval(months => t.months, days => t.days) < CAST(:today AS date))"""
+# Overdue is the one rule of services/parcels/timers.py (overdue_clause: a deadline timer of the parcel's stage, whose
+# condition holds for it, ended before today), rendered once as SQL for the parcel row ``p`` of the tile's
+# statement; today is the statement's :today.
+_SENTINEL_DAY = dt.date(1901, 2, 3)
+
+
+@functools.cache
+def overdue_sql() -> str:
+    parcel = aliased(Parcel, name="p")
+    query = select(parcel.id).where(timers.overdue_clause(_SENTINEL_DAY, parcel))
+    rendered = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    clause = rendered.split("\nWHERE ", 1)[1]
+    if clause.count(f"'{_SENTINEL_DAY.isoformat()}'") != 1:
+        raise RuntimeError("timers.overdue_clause no longer compares one date with today")
+    return clause.replace(f"'{_SENTINEL_DAY.isoformat()}'", "CAST(:today AS date)")
+
 
 _STATE_SQL = """
 SELECT (SELECT token::text FROM parcels_version WHERE id = 1) AS parcels,
        (SELECT token::text FROM zone_features_version WHERE id = 1) AS zones,
-       (SELECT md5(coalesce(string_agg(concat_ws('|', id, stage, days, months, active), ',' ORDER BY id), ''))
+       (SELECT md5(coalesce(string_agg(concat_ws('|', id, stage, kind, applies_when, days, months, active), ','
+                                       ORDER BY id), ''))
           FROM parcel_timers) AS timers"""
 
 # A parcel is in the tile when its outline meets the tile's square: most lie wholly inside it, which the bounding
@@ -189,12 +203,12 @@ def tile_sql(tile_filter: TileFilter) -> str:
     if tile_filter.stages:
         filters += "\n      AND p.stage = ANY(:stages)"
     if tile_filter.overdue is not None:
-        filters += f"\n      AND {'' if tile_filter.overdue else 'NOT '}{OVERDUE_SQL}"
+        filters += f"\n      AND {'' if tile_filter.overdue else 'NOT '}{overdue_sql()}"
     if tile_filter.commune is not None:
         filters += "\n      AND p.commune_code = :commune"
     if tile_filter.zone is not None:
         filters += "\n      AND z.code = :zone"
-    return _TILE_SQL.format(overdue=OVERDUE_SQL, extent=EXTENT, buffer=BUFFER, filters=filters, layer=LAYER)
+    return _TILE_SQL.format(overdue=overdue_sql(), extent=EXTENT, buffer=BUFFER, filters=filters, layer=LAYER)
 
 
 def tile_params(z: int, x: int, y: int, today: dt.date, tile_filter: TileFilter) -> dict:

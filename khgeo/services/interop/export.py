@@ -2,7 +2,7 @@
 
 Every format is built from the one serialisation of a zone (``khgeo.services.zones.feature_select``, which
 ``/api/zones`` serves): GeoJSON is exactly that FeatureCollection; the other formats carry the same properties
-as columns (khgeo.services.transfer_fields documents the Shapefile's ≤ 10-character names and the XLSX's
+as columns (khgeo.services.interop.field_names documents the Shapefile's ≤ 10-character names and the XLSX's
 Vietnamese headers). Binary formats keep full coordinate precision; GeoJSON has 6 decimals (~0.1 m), like the API.
 
 - GeoPackage: layers ``zones`` and ``districts`` (MultiPolygon, EPSG:4326), ``tasks`` (no geometry) and
@@ -38,8 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
-from khgeo.services.spreadsheet import TableColumn, csv_guard, table_workbook
-from khgeo.services.transfer_fields import (
+from khgeo.services.interop.field_names import (
     EXPORT_COLUMNS,
     GEOMETRY_SOURCE_LABELS_VI,
     LAT_HEADER_VI,
@@ -48,6 +47,7 @@ from khgeo.services.transfer_fields import (
     WKT_COLUMN,
     WWTP_LABELS_VI,
 )
+from khgeo.services.interop.spreadsheet import TableColumn, csv_guard, table_workbook
 from khgeo.services.zones import (
     ZoneFilter,
     apply_filter,

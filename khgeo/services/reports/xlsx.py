@@ -19,8 +19,19 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
-from khgeo.services.report_data import ReportData, TaskLine
-from khgeo.services.report_docx import (
+from khgeo.services.interop.spreadsheet import (
+    CHANGE,
+    DATE,
+    DATETIME,
+    INTEGER,
+    PERCENT,
+    YEAR,
+    TableColumn,
+    workbook_bytes,
+    write_table,
+)
+from khgeo.services.reports.data import ReportData, TaskLine
+from khgeo.services.reports.wording import (
     GEOMETRY_SOURCE_LABELS,
     KIND_LABELS,
     RECURRENCE_LABELS,
@@ -31,17 +42,6 @@ from khgeo.services.report_docx import (
     local_time,
     period_name,
     wwtp_label,
-)
-from khgeo.services.spreadsheet import (
-    CHANGE,
-    DATE,
-    DATETIME,
-    INTEGER,
-    PERCENT,
-    YEAR,
-    TableColumn,
-    workbook_bytes,
-    write_table,
 )
 
 CREATOR = "khgeo — Ban Quản lý các khu công nghiệp tỉnh Bắc Giang"

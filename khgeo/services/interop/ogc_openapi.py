@@ -8,7 +8,7 @@ schemathesis against it.
 from __future__ import annotations
 
 from khgeo.geo import crs as crs_defs
-from khgeo.services import ogc
+from khgeo.services.interop import ogc, ogc_request
 from khgeo.services.zones import WWTP_FILTER_VALUES
 
 REF = "#/components/{kind}/{name}"
@@ -43,21 +43,26 @@ PARAMETERS = {
         "f",
         "The representation: json (GeoJSON for features) or html. Without it, the Accept header decides "
         "(JSON unless text/html is preferred).",
-        {"type": "string", "enum": list(ogc.FORMATS)},
+        {"type": "string", "enum": list(ogc_request.FORMATS)},
     ),
     "lang": _query(
         "lang", "Language of titles, descriptions and messages.", {"type": "string", "enum": ["vi", "en"]}
     ),
     "limit": _query(
         "limit",
-        f"The number of features on a page: default {ogc.DEFAULT_LIMIT}, at most {ogc.MAX_LIMIT}. A larger value "
-        f"is not an error: it is served as {ogc.MAX_LIMIT} (the next link then moves by {ogc.MAX_LIMIT}).",
-        {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": ogc.DEFAULT_LIMIT},
+        f"The number of features on a page: default {ogc_request.DEFAULT_LIMIT}, at most {ogc_request.MAX_LIMIT}. A larger value "
+        f"is not an error: it is served as {ogc_request.MAX_LIMIT} (the next link then moves by {ogc_request.MAX_LIMIT}).",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": ogc_request.MAX_LIMIT,
+            "default": ogc_request.DEFAULT_LIMIT,
+        },
     ),
     "offset": _query(
         "offset",
         "How many matching features to skip (features are in a fixed order); the next and prev links carry it.",
-        {"type": "integer", "minimum": 0, "maximum": ogc.MAX_OFFSET, "default": 0},
+        {"type": "integer", "minimum": 0, "maximum": ogc_request.MAX_OFFSET, "default": 0},
     ),
     "bbox": _query(
         "bbox",
@@ -295,7 +300,7 @@ HTML_CONTENT = {"text/html": {"schema": {"type": "string"}}}
 
 
 def _json_response(
-    description: str, schema: str, media: str = ogc.JSON_TYPE, headers: dict | None = None
+    description: str, schema: str, media: str = ogc_request.JSON_TYPE, headers: dict | None = None
 ) -> dict:
     response = {
         "description": description,
@@ -309,7 +314,7 @@ def _json_response(
 def _error(description: str) -> dict:
     return {
         "description": description,
-        "content": {ogc.JSON_TYPE: {"schema": _ref("schemas", "exception")}},
+        "content": {ogc_request.JSON_TYPE: {"schema": _ref("schemas", "exception")}},
     }
 
 
@@ -327,7 +332,7 @@ RESPONSES = {
     ),
     "ServiceUnavailable": {
         "description": "The database is unavailable.",
-        "content": {ogc.JSON_TYPE: {"schema": {"type": "object"}}},
+        "content": {ogc_request.JSON_TYPE: {"schema": {"type": "object"}}},
     },
 }
 
@@ -365,12 +370,12 @@ def _collection_paths(collection: ogc.Collection) -> dict:
     features_response = {
         "description": f"A page of the {cid} as GeoJSON (numberMatched, numberReturned, next/prev links).",
         "headers": {"Content-Crs": CONTENT_CRS},
-        "content": {ogc.GEOJSON: {"schema": _ref("schemas", cid)}, **HTML_CONTENT},
+        "content": {ogc_request.GEOJSON: {"schema": _ref("schemas", cid)}, **HTML_CONTENT},
     }
     feature_response = {
         "description": f"One of the {cid}: {collection.feature_id}.",
         "headers": {"Content-Crs": CONTENT_CRS},
-        "content": {ogc.GEOJSON: {"schema": _ref("schemas", feature)}, **HTML_CONTENT},
+        "content": {ogc_request.GEOJSON: {"schema": _ref("schemas", feature)}, **HTML_CONTENT},
     }
     items_parameters = [
         *COMMON,
@@ -445,7 +450,7 @@ def openapi_document(base: str) -> dict:
             {
                 "200": {
                     "description": "The OpenAPI 3.0 definition (JSON), or its HTML documentation.",
-                    "content": {ogc.OPENAPI_JSON: {"schema": {"type": "object"}}, **HTML_CONTENT},
+                    "content": {ogc_request.OPENAPI_JSON: {"schema": {"type": "object"}}, **HTML_CONTENT},
                 }
             },
         ),

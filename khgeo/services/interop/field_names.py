@@ -85,6 +85,9 @@ EXPORT_COLUMNS: tuple[Column, ...] = (
     Column("households_agreed", "Số hộ đã đồng thuận", "hh_agreed", "households_agreed", "integer", "#,##0"),
     # computed from the current figures (zones.clearance_incomplete_now), never a stale stored flag
     Column("clearance_incomplete", "GPMB chưa xong", "clear_inc", None, "bool"),
+    # the clearance figures follow from the zone's parcels (khgeo.services.parcels.derive)
+    Column("clearance_from_parcels", "GPMB theo thửa đất", "clr_parcel", None, "bool"),
+    Column("parcel_count", "Số thửa đất", "parcels", None, "integer", "#,##0"),
     Column("wwtp_status", "Xử lý nước thải", "wwtp", "wwtp_status", "text"),
     Column(
         "wwtp_capacity_m3_day",

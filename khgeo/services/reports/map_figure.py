@@ -24,7 +24,7 @@ from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
 from khgeo.codes import HATCH, HATCH_INK, WWTP_STATUS, ZONE_KIND
-from khgeo.services.report_data import ReportData, ZoneLine
+from khgeo.services.reports.data import ReportData, ZoneLine
 
 METRIC_CRS = "EPSG:32648"  # WGS 84 / UTM zone 48N: Bắc Giang lies in it
 FONT = "DejaVu Sans"  # ships with matplotlib and covers Vietnamese

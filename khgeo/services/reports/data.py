@@ -23,8 +23,8 @@ from sqlalchemy.sql import Subquery
 from khgeo import clock
 from khgeo.errors import KhgeoError
 from khgeo.models import AgencyReport, District, Task, Zone, ZoneUpdate
-from khgeo.services import reporting
 from khgeo.services import tasks as task_service
+from khgeo.services.reports import cycle as reporting
 from khgeo.services.zones import monitored
 
 REPORT_TITLE = "Tổng hợp kết quả thực hiện Nghị quyết số 24/NQ-HĐND ngày 12/7/2022 của HĐND tỉnh"
@@ -135,6 +135,14 @@ class ReportData:
     @property
     def reminder_agencies(self) -> list[AgencyLine]:
         return [agency for agency in self.agencies if agency.needs_reminder]
+
+    @property
+    def overdue_by_agency(self) -> list[tuple[str, list[TaskLine]]]:
+        """The units leading overdue tasks (also proposed for a reminder), each with its overdue tasks."""
+        grouped: dict[str, list[TaskLine]] = {}
+        for task in self.overdue:
+            grouped.setdefault(task.lead_agency, []).append(task)
+        return list(grouped.items())
 
     @property
     def counts(self) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """OGC API – Features Part 5 (Schemas): the JSON Schema of each collection's features, and its queryables.
 
-A zone's properties are described once, by ``khgeo.services.transfer_fields.EXPORT_COLUMNS`` (the columns of
+A zone's properties are described once, by ``khgeo.services.interop.field_names.EXPORT_COLUMNS`` (the columns of
 every export: kind of value, Vietnamese header); coded values take their enums from ``khgeo.codes``. So the
 schema, the exports and the OGC features cannot disagree on a type (tests/test_ogc_schema.py validates every
 served feature against the schema).
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from khgeo.codes import GEOMETRY_SOURCE, OPERATING_STATUS, WWTP_STATUS, ZONE_KIND
-from khgeo.services.transfer_fields import EXPORT_COLUMNS
+from khgeo.services.interop.field_names import EXPORT_COLUMNS
 from khgeo.services.zones import WWTP_FILTER_VALUES
 
 JSON_SCHEMA = "application/schema+json"
