@@ -2,8 +2,8 @@
 
 A throwaway PostGIS cluster is migrated, seeded and filled with 100,000 parcels: in each located zone a square grid
 (in Web Mercator, cells shrunk by 4 % so neighbours do not touch) whose cells' centres fall inside the zone's
-outline, sized so each zone gets about the same number, with stages, stage dates and three legal timers spread
-over them so that ``overdue`` is computed for real. Then:
+outline, sized so each zone gets about the same number, with stages and stage dates spread over them, and the
+legal timers the migrations seed (migration 0024), so that ``overdue`` is computed for real. Then:
 
 1. Tiles, z12–z16 (khgeo's kept tiles emptied, so each request builds its tile; then again with them, every
    request after the first a hit): for every zoom, the tile under each zone's point-on-surface, requested through khgeo
@@ -76,13 +76,6 @@ SELECT ST_GeoHash(ST_Centroid(outline), 12), lpad((10000 + k)::text, 5, '0'), (1
 FROM outlines
 """
 TRIM_SQL = "DELETE FROM parcels WHERE id IN (SELECT id FROM parcels ORDER BY id OFFSET %(parcels)s)"
-TIMERS_SQL = """
-INSERT INTO parcel_timers (code, stage, days, months, label, label_en, citation, active) VALUES
-  ('posting', 'plan_posted', 30, 0, 'Niêm yết phương án 30 ngày', 'Posting lasts 30 days', 'Điều 87(3)(a)', true),
-  ('payment', 'plan_approved', 30, 0, 'Chi trả trong 30 ngày', 'Payment within 30 days', 'Điều 94', true),
-  ('notice', 'notified', 0, 12, 'Thông báo có hiệu lực 12 tháng', 'Notice valid 12 months', 'Điều 85(5)', true)
-"""
-
 GEOJSON_SQL = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature', 'geometry', ST_AsGeoJSON(p.geom, 7)::json,
@@ -313,7 +306,6 @@ def main() -> None:
                 },
             )
             conn.execute(TRIM_SQL, {"parcels": options.parcels})
-            conn.execute(TIMERS_SQL)
             conn.execute("ANALYZE parcels")
             made = conn.execute("SELECT count(*) FROM parcels").fetchone()[0]
             print(f"{made:,} parcels in {zones} zones generated in {time.perf_counter() - start:.1f} s")
