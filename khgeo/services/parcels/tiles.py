@@ -1,8 +1,8 @@
 """Parcels as Mapbox Vector Tiles, built by PostGIS in one statement (ST_TileEnvelope → ST_AsMVTGeom → ST_AsMVT).
 
-A tile ``z/x/y`` holds exactly the parcels whose outline intersects the tile's square (no buffer: a parcel is in a
-tile's answer only when it touches that tile, so a client counting features never counts one twice by accident;
-its outline is clipped to the tile with a 64-unit margin so strokes join across tile edges). Layer ``parcels``,
+A tile ``z/x/y`` holds exactly the parcels whose outline intersects the tile's square (not the margin around it:
+a parcel near the edge but outside is in the next tile only); each outline is clipped to the tile plus a 64-unit
+margin, so that strokes join across tile edges. Layer ``parcels``,
 properties: ``uid``, ``zone`` (zone code), ``stage`` (codes.PARCEL_STAGE key), ``overdue`` (a legal timer of the
 stage has run out), ``area_m2`` (of the outline), and, for the map, ``sheet`` and ``number`` (cadastral map sheet
 and parcel number: public identifiers, not personal data), ``days`` (days in the current stage) and ``version``
@@ -53,9 +53,8 @@ LAYER = "parcels"
 EXTENT = 4096
 BUFFER = 64
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
-CACHE_MB = (
-    32  # per process: ~100 of the busiest z14 tiles (300 KB over 4,700 parcels), thousands of z16–z18 ones
-)
+# kept tiles per process: ~100 of the heaviest z14 tiles (300 KB over 4,700 parcels), thousands at z16–z18
+CACHE_MB = 32
 PROPERTIES = ("uid", "zone", "stage", "overdue", "area_m2", "sheet", "number", "days", "version")
 _COMMUNE = re.compile(r"^[0-9]{5}$")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
