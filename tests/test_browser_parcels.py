@@ -226,3 +226,86 @@ def versions(server, uids) -> dict[str, tuple[int, str]]:
             text("SELECT uid, version, stage FROM parcels WHERE uid = ANY(:u)"), {"u": list(uids)}
         ).all()
     return {uid: (version, stage) for uid, version, stage in rows}
+
+
+# -- issue 14's "done when", on the demo data ---------------------------------------------------------------------
+DEMO_ZONE = "kcn-quang-chau"
+
+
+@pytest.fixture(scope="module")
+def demo_server(pg_cluster):
+    from khgeo.services.parcels.demo import seed_demo_parcels
+    from tests.conftest import new_database
+
+    name = new_database(pg_cluster)
+    live = LiveServer(make_app(pg_cluster.url(name), KHGEO_PUBLIC_READ=False))
+    with live.app.extensions["khgeo.db"].session() as session:
+        seed_demo_parcels(session, FROZEN_TODAY)
+        session.commit()
+    yield live
+    live.stop()
+    pg_cluster.drop_database(name)
+
+
+def zone_figures(server, code: str) -> tuple[float | None, int]:
+    with server.app.extensions["khgeo.db"].session() as session:
+        row = session.execute(
+            text("""SELECT z.clearance_pct, count(*) FILTER (WHERE p.stage = 'handed_over')
+                    FROM zones z JOIN parcels p ON p.zone_id = z.id WHERE z.code = :c GROUP BY z.id"""),
+            {"c": code},
+        ).one()
+    return (None if row[0] is None else float(row[0])), row[1]
+
+
+def test_a_board_member_hands_over_parcels_of_quang_chau_from_the_map(demo_server, browser):
+    """On the demo data: KCN Quang Châu's parcels by stage on the map, a box of them handed over in one go, and the
+    zone's clearance percentage follows."""
+    from tests.conftest import PageWatch
+
+    server = demo_server
+    with server.app.extensions["khgeo.db"].session() as session:
+        lon, lat = session.execute(
+            text("""SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Collect(p.geom)) AS c FROM parcels p
+                    JOIN zones z ON z.id = p.zone_id WHERE z.code = :c) s"""),
+            {"c": DEMO_ZONE},
+        ).one()
+    pct_before, handed_before = zone_figures(server, DEMO_ZONE)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    watch = PageWatch(context.new_page())
+    page = watch.page
+    try:
+        log_in(page, server, "admin")
+        page.wait_for_selector("html[data-zones-ready]", state="attached", timeout=20_000)
+        page.evaluate(
+            "([lat, lon]) => window[document.querySelector('.folium-map').id].setView([lat, lon], 16, {animate: false})",
+            [lat, lon],
+        )
+        page.wait_for_selector("html[data-parcels-ready]", state="attached", timeout=20_000)
+        assert int(page.evaluate("() => document.documentElement.dataset.parcelsCount")) > 0
+        open_legend(page)
+        page.click("button.khgeo-parcel-select")
+        box = page.locator(".folium-map").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 150, cy - 100)
+        page.mouse.down()
+        page.mouse.move(cx + 150, cy + 100, steps=6)
+        page.mouse.up()
+        panel = page.locator(".khgeo-parcel-panel")
+        panel.wait_for()
+        listed = panel.locator("ol.khgeo-parcel-list li").count()
+        assert listed >= 5, "a box of parcels at zoom 16"
+        page.select_option(".khgeo-batch-form select[name=stage]", "handed_over")
+        page.fill(".khgeo-batch-form input[name=document_number]", "22/BB-BGMB")
+        page.click(".khgeo-batch-form button[type=submit]")
+        page.locator(".khgeo-batch-saved").wait_for()
+        saved_text = page.locator(".khgeo-batch-saved").inner_text()
+        saved = int(saved_text.split()[0])
+        pct_after, handed_after = zone_figures(server, DEMO_ZONE)
+        assert saved >= 5 and handed_after == handed_before + saved
+        assert pct_before is not None and pct_after is not None and pct_after > pct_before, (
+            "the zone's clearance follows its parcels"
+        )
+        page.wait_for_selector("html[data-parcels-ready]", state="attached", timeout=20_000)
+        assert watch.errors == []
+    finally:
+        context.close()
