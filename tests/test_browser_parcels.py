@@ -65,6 +65,12 @@ def show_parcels(watch, server, zoom: int = 16) -> int:
     return int(page.evaluate("() => document.documentElement.dataset.parcelsCount"))
 
 
+def box_of(locator) -> dict:
+    found = locator.bounding_box()
+    assert found is not None, "on the page"
+    return found
+
+
 def open_legend(page):
     """The parcels' legend (folded at first on a phone)."""
     if page.locator(".khgeo-parcels-legend").get_attribute("open") is None:
@@ -304,6 +310,25 @@ def test_a_board_member_hands_over_parcels_of_quang_chau_from_the_map(demo_serve
             "the zone's clearance follows its parcels"
         )
         page.wait_for_selector("html[data-parcels-ready]", state="attached", timeout=20_000)
+        assert watch.errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=[f"{w}x{h}" for w, h in VIEWPORTS])
+def test_a_zone_page_shows_its_parcels_by_stage(demo_server, browser, size):
+    from tests.conftest import PageWatch
+
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="vi-VN")
+    watch = PageWatch(context.new_page())
+    try:
+        log_in(watch.page, demo_server, "viewer")
+        watch.page.goto(f"{demo_server.url}/zones/{DEMO_ZONE}")
+        watch.page.wait_for_selector("html[data-parcels-ready]", state="attached", timeout=20_000)
+        assert int(watch.page.evaluate("() => document.documentElement.dataset.parcelsCount")) > 100
+        legend = box_of(watch.page.locator(".khgeo-parcels-legend"))
+        map_box = box_of(watch.page.locator(".folium-map"))
+        assert legend["y"] >= map_box["y"] + map_box["height"] - 1, "under the small map: it hides no parcel"
         assert watch.errors == []
     finally:
         context.close()

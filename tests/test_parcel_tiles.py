@@ -408,3 +408,16 @@ def test_a_tile_is_built_once_and_kept_until_the_parcels_change(parcels, private
         session.execute(text("UPDATE parcels SET stage = 'paid' WHERE uid = :u"), {"u": uid})
         session.commit()
     assert props(viewer.get(url).get_data())[uid]["stage"] == "paid", "never a kept tile of older parcels"
+
+
+def test_the_map_offers_parcels_to_logged_in_readers_only(database_url):
+    public_app = make_app(database_url, KHGEO_PUBLIC_READ=True)
+    try:
+        anonymous = public_app.test_client().get("/").get_data(as_text=True)
+        assert "khgeo.parcelsLayer" not in anonymous and "/tiles/parcels/" not in anonymous
+        page = client_as(public_app, "viewer").get("/").get_data(as_text=True)
+        assert "khgeo.parcelsLayer" in page and "/tiles/parcels/{z}/{x}/{y}.mvt" in page
+        assert "leaflet.vectorgrid@1.3.0/Leaflet.VectorGrid.bundled.min.js" in page, "served from static/"
+        assert "unpkg.com" not in page
+    finally:
+        public_app.extensions["khgeo.db"].engine.dispose()

@@ -201,7 +201,13 @@ def zone_map(
 
 
 def zones_overview_map(
-    session: Session, codes: list[str], indicator: Indicator, bounds, *, retired: bool | None = False
+    session: Session,
+    codes: list[str],
+    indicator: Indicator,
+    bounds,
+    *,
+    retired: bool | None = False,
+    with_parcels: bool = False,
 ) -> MapParts:
     """A small map of some zones (a zone's page, a task's page): embedded, no plugins.
 
@@ -221,6 +227,11 @@ def zones_overview_map(
         layer_names=_layer_names(),
         plugins=False,
         l10n=_l10n(),
+        parcels=(
+            {**parcels_options(), "outside": True}  # the legend under the small map, as the zones'
+            if with_parcels and authz.can_read_parcels(current_user)
+            else None
+        ),
     )
     return build_zone_map(spec, _static)
 

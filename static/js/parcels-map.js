@@ -191,7 +191,9 @@
 
     // -- legend, filters and the selection tool -----------------------------------------------------------
     var legend = el('details', null, 'khgeo-legend khgeo-parcels-legend leaflet-bar');
+    // folded at first on a phone; small maps (a zone's page) have it under the map, where it hides nothing
     legend.open = !global.matchMedia('(max-width: 700px)').matches;
+    if (opts.outside) { legend.className = 'khgeo-legend khgeo-legend-outside khgeo-parcels-legend'; }
     legend.appendChild(el('summary', t.title));
     var swatches = el('ul');
     opts.stages.forEach(function (stage) {
@@ -241,13 +243,18 @@
       legend.appendChild(selectButton);
     }
 
-    var control = L.control({ position: 'bottomright' });
-    control.onAdd = function () {
-      L.DomEvent.disableClickPropagation(legend);
-      L.DomEvent.disableScrollPropagation(legend);
-      return legend;
-    };
-    control.addTo(map);
+    if (opts.outside) {
+      var container = map.getContainer();
+      container.parentNode.insertBefore(legend, container.nextSibling);
+    } else {
+      var control = L.control({ position: 'bottomright' });
+      control.onAdd = function () {
+        L.DomEvent.disableClickPropagation(legend);
+        L.DomEvent.disableScrollPropagation(legend);
+        return legend;
+      };
+      control.addTo(map);
+    }
 
     function onZoom() {
       var visible = map.getZoom() >= opts.minZoom;
