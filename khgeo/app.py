@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from khgeo.web import bp as web_bp
     from khgeo.web.auth import bp as auth_bp
     from khgeo.web.parcels_transfer import bp as parcels_transfer_bp
+    from khgeo.web.tiles import bp as tiles_bp
 
     compression.init_app(app)  # first: its after_request runs last, on the final body
     security.init_app(app)
@@ -54,6 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(parcels_transfer_bp)  # parcels: cadastral import, exports per zone
+    app.register_blueprint(tiles_bp)  # parcels' vector tiles at /tiles/ (GET only)
     app.register_blueprint(ogcapi_bp)  # OGC API – Features at /ogcapi/ (GET only: no CSRF concern)
     security.csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see khgeo/api/views.py)
     _register_parcels(app, security)

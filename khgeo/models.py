@@ -728,6 +728,11 @@ class Parcel(Base):
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
     zone_overridden: Mapped[bool] = mapped_column(Boolean, default=False)  # set by hand, not from the outline
     geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    # the outline in Web Mercator, kept by PostgreSQL, for the vector tiles (khgeo/services/parcels/tiles.py)
+    geom_3857: Mapped[WKBElement | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=3857, spatial_index=True),
+        Computed("ST_Transform(geom, 3857)", persisted=True),
+    )
     geometry_source: Mapped[str] = mapped_column(String(20), default="imported")
     illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # generated demo data, never real
 

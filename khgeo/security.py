@@ -55,9 +55,9 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
     def should_set_cookie(self, app: Flask, session) -> bool:
-        # a page downloaded in the background must not write back, unchanged, the session it read: a request
-        # running at the same time may have changed it (the "Saved." message of the page the user opens next)
-        if request.headers.get(PRECACHE_HEADER) and not session.modified:
+        # a page downloaded in the background never writes the session back: a request running at the same time may
+        # have changed it (the "Saved." message of the page the user opens next, the CSRF secret of the page open)
+        if request.headers.get(PRECACHE_HEADER):
             return False
         return super().should_set_cookie(app, session)
 

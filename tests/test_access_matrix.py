@@ -46,6 +46,7 @@ SAMPLES: dict[str, list[str]] = {
     "api-tasks": ["/api/tasks", "/api/tasks/II.3.4.2"],
     "ogcapi": ["/ogcapi/", "/ogcapi/collections/zones/items?limit=2"],
     "exports": ["/export/zones.geojson", "/export/zones.csv"],
+    "tiles": ["/tiles/parcels/14/13028/7120.mvt"],
     "photos": ["/photos/{photo}", "/photos/{photo}/thumb"],
     "planning-xlsx": ["/planning/wwtp.xlsx"],
     "consolidated": [f"/reports/{YEAR}/consolidated.xlsx", f"/reports/{YEAR}/consolidated.docx"],

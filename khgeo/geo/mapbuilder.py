@@ -120,6 +120,24 @@ var {{ this.get_name() }} = new L.Control.Search({
         self.texts = {k: script_json(v) for k, v in texts.items()}
 
 
+class ParcelsLayer(JSCSSMixin, MacroElement):
+    """Parcels from the vector tiles (/tiles/parcels/…), drawn by Leaflet.VectorGrid (the asset of folium's
+    VectorGridProtobuf plugin, vendored) through static/js/parcels-map.js: styles by stage, tooltip, popup,
+    filters, the parcels' legend and the "select parcels" tool."""
+
+    default_js = list(plugins.VectorGridProtobuf.default_js)
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = khgeo.parcelsLayer({{ this._parent.get_name() }}, {{ this.options_json }});
+{% endmacro %}
+""")
+
+    def __init__(self, options: dict[str, Any]):
+        super().__init__()
+        self._name = "ParcelsLayer"
+        self.options_json = script_json(options)
+
+
 class Legend(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -162,6 +180,9 @@ class ZoneMapSpec:
     l10n: dict[str, str] = field(default_factory=dict)  # Leaflet's and the plugins' texts (khgeo.localize)
     # the 2025 communes and wards (issue 13): shown by default, the 2022 districts then a choice in the layers
     units_json: str | None = None
+    parcels: dict | None = (
+        None  # the parcels layer's options (parcels-map.js), for those who may read parcels
+    )
 
 
 def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapParts:
@@ -203,6 +224,8 @@ def build_zone_map(spec: ZoneMapSpec, static_url: Callable[[str], str]) -> MapPa
         layer.add_to(fmap)
         zone_layers.append(layer)
 
+    if spec.parcels:
+        ParcelsLayer(spec.parcels).add_to(fmap)
     # small maps (no plugins) get the legend under the map, where it cannot hide a zone
     Legend({"indicator": spec.indicator, "labels": spec.labels, "outside": not spec.plugins}).add_to(fmap)
     if spec.plugins:

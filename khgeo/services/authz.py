@@ -171,6 +171,12 @@ def can_update_parcel(user, zone: Zone | None) -> bool:
     return zone is not None and can_update_status(user, zone)
 
 
+def can_read_parcels(user) -> bool:
+    """Parcels' stages on the map (tiles, the map layer): logged-in users, never anonymous visitors, even with
+    KHGEO_PUBLIC_READ on: "not yet paid" on a parcel tells about the household living there."""
+    return _user(user) is not None
+
+
 def may_update_parcels(user) -> bool:
     """Whether the user updates parcels at all (the board, field staff); which ones: can_update_parcel."""
     user = _user(user)
@@ -285,6 +291,12 @@ ACCESS: tuple[Access, ...] = (
     Access("api-tasks", "/api", "`GET /api/tasks`, `GET /api/tasks/<id>`", _LOGGED_IN),
     Access("ogcapi", "/ogcapi", "everything under `/ogcapi/` (zones, districts)", _EVERYONE),
     Access("exports", "exports", "`/export/zones.<fmt>` (the same fields as `/api/zones`)", _EVERYONE),
+    Access(
+        "tiles",
+        "tiles",
+        "parcels' vector tiles `/tiles/parcels/{z}/{x}/{y}.mvt` (no personal data)",
+        _LOGGED_IN,
+    ),
     Access("photos", "photos", "`/photos/<id>`, `/photos/<id>/thumb`", _LOGGED_IN),
     Access("planning-xlsx", "documents", "planners' XLSX `/planning/<view>.xlsx`", _LOGGED_IN),
     Access(

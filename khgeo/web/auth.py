@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -74,6 +75,11 @@ def login():
             login_user(user)
             session[SESSION_KEY] = key
             session.permanent = True
+            # the new session's CSRF secret now, in the login answer's cookie: otherwise the first pages after the
+            # login each draw one, and the offline app's downloads running beside the map could write theirs over
+            # the page's (its forms then fail "missing or invalid CSRF token")
+            g.pop("csrf_token", None)
+            generate_csrf()
             return redirect(_safe_next(request.args.get("next")))
         flash(_("Wrong username or password."), "error")
         status = 401

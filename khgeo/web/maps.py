@@ -7,11 +7,14 @@ from dataclasses import replace
 from flask import current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from khgeo import codes
+from khgeo.clock import today
 from khgeo.geo.mapbuilder import MapParts, ZoneMapSpec, build_outline_editor, build_zone_map
 from khgeo.models import ZONE_KINDS
+from khgeo.services import authz
 from khgeo.services.admin_units import districts_overlay_json
 from khgeo.services.indicators import Indicator
 from khgeo.services.units.catalogue import units_overlay_json
@@ -104,6 +107,61 @@ def _layer_names() -> dict[str, str]:
     }
 
 
+PARCELS_MIN_ZOOM = 14  # where a zone (1–3 km across) fills a phone's screen: parcels are a few pixels wide
+
+
+def parcels_options() -> dict:
+    """The parcels layer (static/js/parcels-map.js): tile URL, stage colours and labels, links, UI texts."""
+    stages = [
+        {"key": code.key, "label": str(code.label), "short": str(code.short_label), "colour": code.colour}
+        for code in codes.PARCEL_STAGE
+    ]
+    return {
+        "url": url_for("tiles.parcel_tile", z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt"),
+        "minZoom": PARCELS_MIN_ZOOM,
+        "maxNativeZoom": 20,
+        "stages": stages,
+        "parcelUrl": "/parcels/__uid__",  # the parcel's page, which holds its update form (khgeo/web/parcels.py)
+        "zoneUrl": url_for("web.zone_page", code="__code__"),
+        "batchUrl": "/api/parcels/stage",
+        "today": today().isoformat(),  # the province's date: the batch form's default and latest date
+        "canUpdate": authz.may_update_parcels(current_user),  # each parcel is still checked when saved
+        "labels": {
+            "locale": str(get_locale()).replace("_", "-"),
+            "title": _("Parcels by stage"),
+            "zoom_in": _("Zoom in to see the parcels."),
+            "tooltip": _("Sheet {sheet}, parcel {number}"),
+            "days": _("{days} days in this stage"),
+            "overdue": _("Overdue"),
+            "area": _("Area"),
+            "stage": _("Stage"),
+            "zone": _("Zone"),
+            "uid": _("Parcel ID"),
+            "open": _("Parcel page"),
+            "update": _("Update this parcel"),
+            "all_stages": _("All stages"),
+            "only_overdue": _("Overdue only"),
+            "select": _("Select parcels"),
+            "select_hint": _("Drag a box over the parcels to select."),
+            "selected": _("{n} parcels selected"),
+            "none_selected": _("No parcel in the box: zoom in and draw again."),
+            "set_stage": _("New stage"),
+            "date": _("Date"),
+            "doc_number": _("Document number"),
+            "doc_date": _("Document date"),
+            "doc_signer": _("Signed by"),
+            "note": _("Note"),
+            "save": _("Save"),
+            "cancel": _("Cancel"),
+            "saving": _("Saving…"),
+            "saved": _("{n} parcels saved."),
+            "conflicts": _("{n} parcels not saved:"),
+            "failed": _("Could not save: {message}"),
+            "unavailable": _("Saving several parcels at once is not available on this server yet."),
+        },
+    }
+
+
 def _kind_title(kind: str) -> str:
     code = codes.ZONE_KIND.get(kind)
     return f"{code.short_label} — {code.label}" if code else kind
@@ -140,12 +198,19 @@ def zone_map(
         search_texts=_texts(),
         layer_names=_layer_names(),
         l10n=_l10n(),
+        parcels=parcels_options() if authz.can_read_parcels(current_user) else None,
     )
     return build_zone_map(spec, _static)
 
 
 def zones_overview_map(
-    session: Session, codes: list[str], indicator: Indicator, bounds, *, retired: bool | None = False
+    session: Session,
+    codes: list[str],
+    indicator: Indicator,
+    bounds,
+    *,
+    retired: bool | None = False,
+    with_parcels: bool = False,
 ) -> MapParts:
     """A small map of some zones (a zone's page, a task's page): embedded, no plugins.
 
@@ -165,6 +230,11 @@ def zones_overview_map(
         layer_names=_layer_names(),
         plugins=False,
         l10n=_l10n(),
+        parcels=(
+            {**parcels_options(), "outside": True}  # the legend under the small map, as the zones'
+            if with_parcels and authz.can_read_parcels(current_user)
+            else None
+        ),
     )
     return build_zone_map(spec, _static)
 

@@ -57,7 +57,7 @@ def zone_page(code: str):
     indicator = get_indicator(request.args.get("color"))
     # a retired zone keeps its page, outline included
     bounds = zone_bounds(session, ZoneFilter(codes=(zone.code,), retired=None))
-    parts = zones_overview_map(session, [zone.code], indicator, bounds, retired=None)
+    parts = zones_overview_map(session, [zone.code], indicator, bounds, retired=None, with_parcels=True)
     timeline = updates.history(session, zone)
     notes = {entry.id: _history_note(entry) for entry in timeline}
     return render_template(

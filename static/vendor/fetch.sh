@@ -40,6 +40,7 @@ PKGS=(
   "leaflet.locatecontrol|0.66.2|sha512-33xCfRydyjLfh9nGvf4kSTM0tA1EFFgM0z4uj75QkUwIc9cz0vJqWABsyDirLm1GBKeEr8/krcnc10X1YuK7oA==|dist/L.Control.Locate.min.js:L.Control.Locate.min.js dist/L.Control.Locate.min.css:L.Control.Locate.min.css LICENSE:LICENSE"
   "leaflet-draw|1.0.4|sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==|dist/leaflet.draw.js:leaflet.draw.js dist/leaflet.draw.css:leaflet.draw.css dist/images/:images/"
   "chart.js|4.6.1|sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g==|dist/chart.umd.js:chart.umd.js LICENSE.md:LICENSE.md"
+  "leaflet.vectorgrid|1.3.0|sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==|dist/Leaflet.VectorGrid.bundled.min.js:Leaflet.VectorGrid.bundled.min.js"
 )
 
 # The leaflet-draw npm tarball ships no licence file. This is the upstream
@@ -73,6 +74,25 @@ NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE
 LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION
 OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
 WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+EOF
+}
+
+# The leaflet.vectorgrid npm tarball ships no licence file either: its README's
+# "Legalese" section is the licence (package.json: "Beerware"). Written here
+# verbatim; the bundle also carries pbf, vector-tile, geojson-vt and topojson,
+# whose licences the README names (BSD, BSD, ISC, BSD).
+write_vectorgrid_license() {
+  cat >"$1/LICENSE" <<'EOF'
+<!-- Added while vendoring: the leaflet.vectorgrid@1.3.0 npm tarball contains
+no licence file. package.json declares "license": "Beerware". Text below is
+the "Legalese" section of the package's README.md, verbatim. The bundled file
+also contains pbf (BSD), vector-tile (BSD), geojson-vt (ISC) and topojson
+(BSD), as that README lists. -->
+
+"THE BEER-WARE LICENSE":
+<ivan@sanchezortega.es> wrote this file. As long as you retain this notice you
+can do whatever you want with this stuff. If we meet some day, and you think
+this stuff is worth it, you can buy me a beer in return.
 EOF
 }
 
@@ -131,6 +151,7 @@ for entry in "${PKGS[@]}"; do
     fi
   done
   [[ "$name" == "leaflet-draw" ]] && write_leaflet_draw_license "$stage"
+  [[ "$name" == "leaflet.vectorgrid" ]] && write_vectorgrid_license "$stage"
   find "$stage" -name '*.map' -type f -delete
   find "$stage" -type d -exec chmod 755 {} +
   find "$stage" -type f -exec chmod 644 {} +
