@@ -6,6 +6,17 @@
 (function (global) {
   'use strict';
 
+  // VectorGrid 1.3.0 renders a tile from fetch() with no catch: without a network (the offline app, issue 16) every
+  // tile is an unhandled "Failed to fetch". A tile that cannot be fetched is drawn empty; the next pan asks again.
+  if (L.VectorGrid && L.VectorGrid.Protobuf) {
+    var fetchTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
+    L.VectorGrid.Protobuf.include({
+      _getVectorTilePromise: function (coords, tileBounds) {
+        return fetchTile.call(this, coords, tileBounds).catch(function () { return { layers: {} }; });
+      }
+    });
+  }
+
   // Leaflet 1.8 removed L.DomEvent.fakeStop, which VectorGrid 1.3.0's canvas tiles call when a parcel is clicked,
   // and those tiles drop clicks and presses that hit no parcel (so the map, and a box being drawn, never see
   // them). This is Leaflet 1.9's own canvas logic: the parcel hit, if any, else the map.
