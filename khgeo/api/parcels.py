@@ -19,7 +19,7 @@ from khgeo.clock import today
 from khgeo.db import get_session
 from khgeo.errors import BadRequest, KhgeoError, ValidationFailed
 from khgeo.services import authz
-from khgeo.services.parcels import privacy, queries, stages, timers
+from khgeo.services.parcels import facts, privacy, queries, stages, timers
 from khgeo.services.zones import get_zone
 
 bp = Blueprint("parcels_api", __name__)
@@ -118,6 +118,8 @@ def patch_parcel(uid: str):
     row = queries.get_parcel(session, uid)
     authz.require(authz.can_update_parcel(current_user, row.zone), current_user)
     body = _body()
+    if "stage" not in body and any(name in body for name in facts.FIELDS):
+        return _patch_facts(session, row, body)
     change = _parse_change(body)
     if change.correction:
         authz.require(authz.is_admin(current_user), current_user)
@@ -146,6 +148,30 @@ def patch_parcel(uid: str):
         raise StageConflict(str(conflict["reason"]))
     if not result.replayed:
         session.commit()
+    return _parcel_response(row.uid)
+
+
+def _patch_facts(session, row, body: dict) -> Response:
+    """Flags and amounts (no "stage" in the body): versioned like a stage move, If-Match required."""
+    try:
+        values = facts.parse_facts(body)
+    except ValidationFailed as exc:
+        exc.status = 400
+        raise
+    expected = _if_match_version(row.version)
+    try:
+        facts.set_facts(
+            session,
+            current_user,
+            row,
+            values,
+            expected_version=expected,
+            note=str(body.get("note") or ""),
+            channel="api",
+        )
+    except facts.FactsConflict as exc:
+        raise PreconditionFailed(exc.message) from None
+    session.commit()
     return _parcel_response(row.uid)
 
 

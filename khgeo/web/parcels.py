@@ -15,13 +15,13 @@ from flask_login import current_user
 from khgeo.clock import today
 from khgeo.codes import PARCEL_STAGE
 from khgeo.db import get_session
-from khgeo.errors import NotFound, ValidationFailed
+from khgeo.errors import ImportFileError, NotFound, ValidationFailed
 from khgeo.models import PARCEL_STAGES, PARCEL_TIMER_CONDITIONS, PARCEL_TIMER_KINDS, Zone
 from khgeo.services import authz, updates
-from khgeo.services.interop.files import ImportFileError
-from khgeo.services.parcels import privacy, queries, sheet, stages, timers
+from khgeo.services.parcels import facts, privacy, queries, sheet, stages, timers
 from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected
 from khgeo.services.zones import get_zone
+from khgeo.web.updates import number_locale
 
 bp = Blueprint("parcels", __name__)
 
@@ -167,6 +167,34 @@ def parcel_stage(uid: str):
         "success",
     )
     return redirect(url_for("parcels.parcel_page", uid=parcel.uid))
+
+
+@bp.post("/parcels/<uid>/facts")
+def parcel_facts(uid: str):
+    """Flags and amounts, from the parcel page (a checkbox absent from the form is off)."""
+    session = get_session()
+    parcel = queries.get_parcel(session, uid)
+    authz.require(authz.can_update_parcel(current_user, parcel.zone), current_user)
+    data = {name: request.form.get(name, "") for name in facts.FLAGS + facts.AMOUNTS}
+    try:
+        values = facts.parse_facts(data, locale=number_locale())
+    except ValidationFailed as exc:
+        return _render_parcel(uid, errors={k: str(v) for k, v in exc.errors.items()}, status=422)
+    version = request.form.get("version", "")
+    try:
+        changed = facts.set_facts(
+            session,
+            current_user,
+            parcel,
+            values,
+            expected_version=int(version) if version.isdigit() else -1,
+            note=request.form.get("note", ""),
+        )
+    except facts.FactsConflict as exc:
+        return _render_parcel(uid, message=str(exc.message), status=409)
+    session.commit()
+    flash(_("Saved.") if changed else _("Nothing changed."), "success")
+    return redirect(url_for("parcels.parcel_page", uid=uid))
 
 
 # -- the board's timers ------------------------------------------------------------------------------------------
