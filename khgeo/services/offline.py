@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from khgeo.models import Photo, User, Zone, ZoneUpdate
+from khgeo.models import Parcel, ParcelsVersion, Photo, User, Zone, ZoneUpdate
 from khgeo.services.units.area import zones_in_area
 
 # the app's own files the worker keeps for every user (the "shell"); everything under static/ but these
@@ -26,6 +26,7 @@ SHELL_SUFFIXES = (".css", ".js", ".svg", ".png", ".gif", ".json", ".webmanifest"
 SHELL_SKIP = ("vendor/fetch.sh", "vendor/README.md")
 # thumbnails of the newest site photos of each zone, so a zone's history shows them offline
 PHOTOS_PER_ZONE = 6
+MAX_PARCELS = 2000  # parcel pages kept on a phone (about 15 KB each compressed)
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,36 @@ def area_photo_ids(session: Session, zones: Sequence[AreaZone]) -> list[int]:
     return list(session.scalars(query))
 
 
-def data_version(zones: Sequence[AreaZone]) -> str:
-    """A short fingerprint of the area's data: it changes whenever a zone of the area is saved, added or leaves."""
-    digest = hashlib.sha256()
+def parcel_in_area(session: Session, user: User | None, uid: str) -> bool:
+    """Whether the parcel's page may be kept on the phone: its zone is in the user's area."""
+    code = session.scalar(select(Zone.code).join(Parcel, Parcel.zone_id == Zone.id).where(Parcel.uid == uid))
+    return code is not None and in_area(session, user, code)
+
+
+def area_parcel_uids(session: Session, zones: Sequence[AreaZone]) -> list[str]:
+    """The parcels of the area's zones whose pages the phone keeps (at most MAX_PARCELS: a field officer's area
+    holds a few hundred; an admin's, every zone's, would not fit a phone), by zone, sheet and number."""
+    if not zones:
+        return []
+    query = (
+        select(Parcel.uid)
+        .join(Zone, Parcel.zone_id == Zone.id)
+        .where(Zone.code.in_([zone.code for zone in zones]))
+        .order_by(Zone.code, Parcel.sheet, Parcel.number)
+        .limit(MAX_PARCELS)
+    )
+    return list(session.scalars(query))
+
+
+def parcels_token(session: Session) -> str:
+    """The parcels' version token (drawn again by every transaction that writes parcels, migration 0021)."""
+    return str(session.scalar(select(ParcelsVersion.token)) or "")
+
+
+def data_version(zones: Sequence[AreaZone], parcels: str = "") -> str:
+    """A short fingerprint of the area's data: it changes whenever a zone of the area is saved, added or leaves,
+    or a parcel is written (``parcels``: the parcels' token)."""
+    digest = hashlib.sha256(parcels.encode())
     for zone in sorted(zones, key=lambda z: z.code):
         digest.update(f"{zone.code}:{zone.version};".encode())
     return digest.hexdigest()[:16]

@@ -125,6 +125,7 @@ def offline_state():
             url_for("api.zone", code=zone.code),
         ]
     urls += [url_for("web.photo_thumbnail", photo_id=pid) for pid in offline.area_photo_ids(session, zones)]
+    urls += [url_for("parcels.parcel_page", uid=uid) for uid in offline.area_parcel_uids(session, zones)]
     tiles = offline.tile_urls(
         offline.area_bounds(session, current_user) if zones else None,
         current_app.config["KHGEO_TILES_URL"],
@@ -134,7 +135,7 @@ def offline_state():
         {
             "user": current_user.id,
             "csrf_token": generate_csrf(),
-            "version": offline.data_version(zones),
+            "version": offline.data_version(zones, offline.parcels_token(session)),
             "checked_at": now().isoformat(),
             "zones": [{"code": z.code, "name": f"{z.kind} {z.name}", "version": z.version} for z in zones],
             "urls": urls,
@@ -176,6 +177,8 @@ def _keepable() -> bool:
         return True
     if endpoint in _ZONE_PAGES and "code" in args:
         return offline.in_area(get_session(), current_user, args["code"])
+    if endpoint == "parcels.parcel_page" and "uid" in args:
+        return offline.parcel_in_area(get_session(), current_user, args["uid"])
     if endpoint == "web.photo_thumbnail" and "photo_id" in args:
         return offline.photo_in_area(get_session(), current_user, args["photo_id"])
     return False
