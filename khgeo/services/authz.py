@@ -146,19 +146,15 @@ def sees_people(user) -> bool:
 def sees_land_users(user, zone: Zone | None) -> bool:
     """Land users' names and households of a parcel (personal data, Decree 13/2023/NĐ-CP): the board, and the field
     staff whose area holds the parcel's zone. Everyone else sees a masked form; tiles, the OGC API and public exports
-    never carry them. Every view of them is written to the audit log by the channel that shows them."""
-    user = _user(user)
-    if user is None:
-        return False
-    if user.role == "admin":
-        return True
-    return zone is not None and can_update_status(user, zone)
+    never carry them. Every view of them is written to the audit log by the channel that shows them. The same people
+    as those who update the parcel: who answers for the parcel needs to know whose land it is, nobody else."""
+    return can_update_parcel(user, zone)
 
 
 def can_export_parcels(user) -> bool:
     """A zone's parcels as files: any logged-in user (parcels are not public data, whatever KHGEO_PUBLIC_READ says);
     the land users in them only for those ``sees_land_users`` allows."""
-    return _user(user) is not None
+    return can_read_parcels(user)
 
 
 def can_update_parcel(user, zone: Zone | None) -> bool:
