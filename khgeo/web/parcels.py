@@ -265,20 +265,18 @@ def stages_preview(code: str):
         try:
             result = sheet.read_rows(Path(handle.name), upload.filename)
         except ImportFileError as exc:
-            return render_template(
-                "parcels/stages_upload.html", zone=zone, result=None, errors={"file": str(exc.message)}
-            ), 422
+            return _sheet_refused(zone, {"file": str(exc.message)})
         except ValidationFailed as exc:
-            return render_template(
-                "parcels/stages_upload.html",
-                zone=zone,
-                result=None,
-                errors={k: str(v) for k, v in exc.errors.items()},
-            ), 422
+            return _sheet_refused(zone, {k: str(v) for k, v in exc.errors.items()})
     session = get_session()
     sheet.apply_rows(session, zone, current_user, result, today=today(), dry_run=True)
     session.rollback()
     return _render_sheet(zone, result, preview=True)
+
+
+def _sheet_refused(zone, errors: dict):
+    """The upload form again with what was wrong (422): nothing was written."""
+    return render_template("parcels/stages_upload.html", zone=zone, result=None, errors=errors), 422
 
 
 def _render_sheet(zone, result, *, preview: bool):
@@ -302,18 +300,11 @@ def stages_apply(code: str):
     except ValueError:
         values = None
     if not isinstance(values, list) or not values:
-        return render_template(
-            "parcels/stages_upload.html", zone=zone, result=None, errors={"file": _("Choose a file.")}
-        ), 422
+        return _sheet_refused(zone, {"file": _("Choose a file.")})
     try:
         result = sheet.rows_from_values(values)
     except ValidationFailed as exc:
-        return render_template(
-            "parcels/stages_upload.html",
-            zone=zone,
-            result=None,
-            errors={k: str(v) for k, v in exc.errors.items()},
-        ), 422
+        return _sheet_refused(zone, {k: str(v) for k, v in exc.errors.items()})
     session = get_session()
     sheet.apply_rows(session, zone, current_user, result, today=today(), dry_run=False)
     session.commit()
