@@ -73,5 +73,8 @@ def test_the_parcels_section_fits_the_screen(demo, sized):
     page.locator(".parcel-results a").first.click()
     form = box(page.locator(".parcel-form"))
     assert form["x"] >= -1 and form["x"] + form["width"] <= viewport["width"] + 1
+    page.click(".parcel-facts summary")  # the flags and amounts, folded under the step form
+    facts = box(page.locator(".parcel-facts-form"))
+    assert facts["x"] >= -1 and facts["x"] + facts["width"] <= viewport["width"] + 1
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
     assert not sized.errors, sized.errors
