@@ -426,3 +426,30 @@ def test_the_zone_import_limits_bound_a_parcels_file(app, db, tmp_path):
     one_by_one = invoke(app, str(path), "--dry-run")
     assert "3 rejected" in one_by_one.output and "more than the 4 allowed" in one_by_one.output
     assert table_state(db) == before
+
+
+def test_a_zones_file_cannot_overwrite_figures_that_follow_from_parcels(app, db, tmp_path):
+    """A zone with parcels takes its clearance from them: the zones import refuses that feature like the form and the
+    API do, and writes the other features."""
+    from tests.test_import import feature, geojson_file
+    from tests.test_import import invoke as invoke_zones
+
+    path = three_parcels(db, tmp_path)
+    assert invoke(app, str(path), "--yes").exit_code == 0  # KCN Vân Trung now follows its parcels
+    with db.session() as session:
+        before = session.scalars(select(Zone).where(Zone.code == ZONE)).one()
+        cleared, version = before.clearance_area_ha, before.version
+    zones_file = geojson_file(
+        tmp_path / "zones.geojson",
+        [
+            feature({"code": ZONE, "clearance_area_ha": 50, "cleared_area_ha": 40}),
+            feature({"code": "ccn-dong-dinh", "infrastructure_pct": 41}),
+        ],
+    )
+    result = invoke_zones(app, str(zones_file), "--yes")
+    assert "follows from its parcels" in result.output or "theo thửa đất" in result.output, result.output
+    with db.session() as session:
+        after = session.scalars(select(Zone).where(Zone.code == ZONE)).one()
+        other = session.scalars(select(Zone).where(Zone.code == "ccn-dong-dinh")).one()
+    assert after.clearance_area_ha == cleared and after.version == version
+    assert float(other.infrastructure_pct) == 41
