@@ -289,6 +289,17 @@ NEW_PAGES = [
     ("/zones/new", None),
     (f"/zones/{LONG_POPUP_ZONE}/edit", None),
     ("/admin/parcels/import", "Nhập thửa đất"),
+    # this round's pages: reminders, successions, the parcels' timers and stage sheet, offline, grouping by unit
+    ("/notifications", None),
+    ("/notifications/settings", None),
+    ("/admin/outbox", None),
+    ("/admin/agencies/successions", None),
+    ("/admin/parcel-timers", None),
+    ("/offline", None),
+    ("/parcels?q=1/1", None),
+    (f"/zones/{LONG_POPUP_ZONE}/parcels/stages", None),
+    ("/agencies/SCT", None),
+    ("/planning?group=unit", None),
 ]
 
 

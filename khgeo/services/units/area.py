@@ -13,6 +13,7 @@ data); nothing else decides.
 from __future__ import annotations
 
 from sqlalchemy import false, or_, select
+from sqlalchemy.orm import object_session
 from sqlalchemy.sql.elements import ColumnElement
 
 from khgeo.models import User, Zone, user_districts, zone_units
@@ -29,11 +30,17 @@ def unit_ids_today(user: User) -> frozenset[int]:
 
 
 def in_area(user: User, zone: Zone) -> bool:
-    """Whether ``zone`` lies in the account's area (see the module's docstring)."""
-    if zone.district_id is not None and zone.district_id in {d.id for d in user.districts}:
-        return True
-    ids = unit_ids_today(user)
-    return bool(ids) and any(unit.id in ids for unit in zone.current_units)
+    """Whether ``zone`` lies in the account's area (see the module's docstring): ``zones_in_area``, the one rule,
+    asked once per loaded account for the ids of all its zones (a page listing every zone costs one query; an
+    account no longer attached to a session has no area: refused, never guessed)."""
+    ids = getattr(user, "_khgeo_area_zone_ids", None)
+    if ids is None:
+        session = object_session(user)
+        ids = (
+            frozenset(session.scalars(select(Zone.id).where(zones_in_area(user)))) if session else frozenset()
+        )
+        setattr(user, "_khgeo_area_zone_ids", ids)  # noqa: B010 (a cache on the loaded account, not a column)
+    return zone.id in ids
 
 
 def has_area(user: User) -> bool:
