@@ -198,6 +198,38 @@ LAND_USER_KIND = CodeList(
     Code("individual", _l("Individual")),
     Code("organisation", _l("Organisation")),
 )
+# The legal timers of a stage (khgeo/services/parcels/timers.py): what kind, and to which parcels they apply.
+TIMER_KIND = CodeList(
+    "timer_kind",
+    Code("deadline", _l("Deadline (overdue after it)")),
+    Code("earliest", _l("Not before (never overdue)")),
+)
+TIMER_CONDITION = CodeList(
+    "timer_condition",
+    Code("no_resettlement", _l("No resettlement needed")),
+    Code("resettlement", _l("Resettlement needed")),
+    Code("compulsory_inventory", _l("Compulsory inventory")),
+    Code("agricultural", _l("Agricultural land")),
+    Code("non_agricultural", _l("Non-agricultural land")),
+)
+# One agency succeeding another (khgeo/services/units/succession.py).
+SUCCESSION_KIND = CodeList(
+    "succession_kind",
+    Code("merged", _l("Merged")),
+    Code("renamed", _l("Renamed")),
+    Code("split", _l("Split")),
+)
+# What a user may be reminded of (khgeo/services/followup): the label is the choice on the settings page.
+NOTIFICATION_KIND = CodeList(
+    "notification_kind",
+    Code("task_due", _l("A task of my agency is due in 30, 7 or 1 days")),
+    Code("task_overdue", _l("A task of my agency is overdue")),
+    Code("report_due", _l("The yearly report to the board is due in 30, 14, 7 or 1 days")),
+    Code("report_late", _l("My agency's yearly report is late")),
+    Code("board_due", _l("The board's consolidated report is due (31/12)")),
+    Code("zone_stale", _l("A zone of my area has had no update for some days")),
+    Code("digest", _l("Weekly digest of my agency's overdue items")),
+)
 ALL: tuple[CodeList, ...] = (
     WWTP_STATUS,
     OPERATING_STATUS,
@@ -208,4 +240,8 @@ ALL: tuple[CodeList, ...] = (
     ROLE,
     PARCEL_STAGE,
     LAND_USER_KIND,
+    TIMER_KIND,
+    TIMER_CONDITION,
+    SUCCESSION_KIND,
+    NOTIFICATION_KIND,
 )

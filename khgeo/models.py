@@ -65,16 +65,9 @@ UPDATE_KINDS = (
 )  # info: an admin edited the zone's facts
 # parcels: the zone's clearance figures derived from its parcels (khgeo.services.parcels.derive)
 PARCEL_TIMER_KINDS = (
-    "deadline",
-    "earliest",
+    codes.TIMER_KIND.keys
 )  # deadline: overdue after it; earliest: the next step not before it
-PARCEL_TIMER_CONDITIONS = (
-    "no_resettlement",
-    "resettlement",
-    "compulsory_inventory",
-    "agricultural",
-    "non_agricultural",
-)
+PARCEL_TIMER_CONDITIONS = codes.TIMER_CONDITION.keys
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -838,15 +831,7 @@ class ParcelsVersion(Base):
 
 
 # -- follow-up: notifications, e-mail, calendar feeds (khgeo/services/followup) ----------------------------------
-NOTIFICATION_KINDS = (
-    "task_due",
-    "task_overdue",
-    "report_due",
-    "report_late",
-    "board_due",
-    "zone_stale",
-    "digest",
-)
+NOTIFICATION_KINDS = codes.NOTIFICATION_KIND.keys
 MAIL_STATUSES = ("queued", "sent", "failed")
 
 
@@ -931,7 +916,7 @@ class CalendarFeed(Base):
 UNIT_LEVELS = ("province", "district", "commune")
 UNIT_PERIODS = ("2022", "2025")  # the plan's register (GSO 01/10/2022) and the units since 01/07/2025
 ZONE_UNIT_BASES = ("outline", "crosswalk")
-SUCCESSION_KINDS = ("merged", "renamed", "split")
+SUCCESSION_KINDS = codes.SUCCESSION_KIND.keys
 
 
 class AdminUnit(Base):

@@ -111,6 +111,8 @@ def test_the_admin_form_records_with_csrf(app, db):
     response = admin.post("/admin/agencies/successions", data=form)
     assert response.status_code == 303
     assert _count(db) == 1
+    listed = admin.get("/admin/agencies/successions").get_data(as_text=True)
+    assert "<td>Sáp nhập</td>" in listed and ">merged<" not in listed  # the kind in words
     with db.session() as session:
         assert (
             session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "agency.succeed"))

@@ -135,6 +135,9 @@ def test_the_board_edits_a_timer_on_its_page(app, db):
     client = client_as(app, "admin")
     page = client.get("/admin/parcel-timers").get_data(as_text=True)
     assert "nguồn thứ cấp" in page
+    # kinds and conditions in words, not their stored keys
+    assert ">Thời hạn (quá hạn sau ngày này)</option>" in page and ">Đất nông nghiệp</option>" in page
+    assert ">deadline</option>" not in page and ">agricultural</option>" not in page
     with db.session() as session:
         timer = session.scalars(select(ParcelTimer).where(ParcelTimer.code == "payment")).one()
         form = {name: str(getattr(timer, name) or "") for name in timers.TIMER_FIELDS}

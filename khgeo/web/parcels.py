@@ -12,11 +12,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from khgeo import codes
 from khgeo.clock import today
 from khgeo.codes import PARCEL_STAGE
 from khgeo.db import get_session
 from khgeo.errors import ImportFileError, NotFound, ValidationFailed
-from khgeo.models import PARCEL_STAGES, PARCEL_TIMER_CONDITIONS, PARCEL_TIMER_KINDS, Zone
+from khgeo.models import PARCEL_STAGES, Zone
 from khgeo.services import authz, updates
 from khgeo.services.parcels import facts, privacy, queries, sheet, stages, timers
 from khgeo.services.photos import MAX_PHOTOS_PER_UPDATE, PhotoRejected
@@ -212,8 +213,8 @@ def _render_timers(errors=None, editing=None, status=200):
         rows=rows,
         stages=PARCEL_STAGE,
         stage_keys=PARCEL_STAGES,
-        kinds=PARCEL_TIMER_KINDS,
-        conditions=PARCEL_TIMER_CONDITIONS,
+        kinds=codes.TIMER_KIND,
+        conditions=codes.TIMER_CONDITION,
         errors=errors or {},
         editing=editing,
     ), status

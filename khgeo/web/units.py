@@ -9,9 +9,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from khgeo import codes
 from khgeo.db import get_session
 from khgeo.errors import BadRequest
-from khgeo.models import SUCCESSION_KINDS
 from khgeo.services import authz
 from khgeo.services.admin_units import list_agencies
 from khgeo.services.units import succession
@@ -59,7 +59,7 @@ def agency_successions():
             errors=errors,
             values=request.form,
             agencies=list_agencies(session),
-            kinds=SUCCESSION_KINDS,
+            kinds=codes.SUCCESSION_KIND,
             successions=succession.list_successions(session),
         ),
         status,

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from khgeo.codes import NOTIFICATION_KIND
 from khgeo.errors import NotFound, ValidationFailed
 from khgeo.models import NOTIFICATION_KINDS, Agency, Notification, NotificationSetting, User
 from khgeo.services.audit import record
@@ -37,15 +38,7 @@ DEFAULTS: dict[str, dict[str, tuple[bool, bool]]] = {
     "zone_stale": {"field": (True, True), "*": (True, False)},
     "digest": {"admin": (True, False), "*": (False, True)},  # a weekly e-mail; the bell has the items already
 }
-KIND_LABELS = {
-    "task_due": _l("A task of my agency is due in 30, 7 or 1 days"),
-    "task_overdue": _l("A task of my agency is overdue"),
-    "report_due": _l("The yearly report to the board is due in 30, 14, 7 or 1 days"),
-    "report_late": _l("My agency's yearly report is late"),
-    "board_due": _l("The board's consolidated report is due (31/12)"),
-    "zone_stale": _l("A zone of my area has had no update for some days"),
-    "digest": _l("Weekly digest of my agency's overdue items"),
-}
+KIND_LABELS = NOTIFICATION_KIND.labels()  # the one table: khgeo/codes.py
 
 
 def default_choice(role: str, kind: str) -> tuple[bool, bool]:
