@@ -141,3 +141,34 @@ def make_zone(
 
 
 add_user = make_user  # the name most test modules knew it by
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server a test starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_until_healthy(command: list[str], env: dict, port: int, *, seconds: float):
+    """Start ``command`` (a ``khgeo serve``) and wait for its /healthz: (the process, the health answer). The test
+    stops the process; a process that dies first fails the test with its output."""
+    import subprocess
+    import time
+
+    import requests
+
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return server, requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        except requests.ConnectionError:
+            if server.poll() is not None:
+                raise AssertionError(server.stdout.read()) from None
+            if time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError("server did not start") from None
+            time.sleep(0.3)

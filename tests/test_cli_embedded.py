@@ -6,11 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import requests
 
 from khgeo import migrate
 from khgeo.pgcluster import LocalCluster
+from tests import helpers
 
 KHGEO = str(Path(sys.executable).parent / "khgeo")
 
@@ -67,35 +66,16 @@ def test_seed_before_upgrade_is_a_clear_error(data_dir):
     assert "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_runs_gunicorn_and_stops_the_database_on_exit(data_dir):
     assert khgeo(data_dir, "db", "upgrade").returncode == 0
     assert khgeo(data_dir, "seed").returncode == 0
-    port = _free_port()
+    port = helpers.free_port()
     env = {**os.environ, "KHGEO_DATA_DIR": str(data_dir), "KHGEO_TILES_URL": ""}
     env.pop("KHGEO_DATABASE_URL", None)
-    server = subprocess.Popen(
-        [KHGEO, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    server, health = helpers.serve_until_healthy(
+        [KHGEO, "serve", "--port", str(port), "--workers", "2"], env, port, seconds=60
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
         assert health.status_code == 200
         assert health.json() == {"status": "ok"}  # details only for admins and `khgeo health`
         page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)

@@ -11,11 +11,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ import requests
 from khgeo import migrate
 from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
+from tests import helpers
 from tests.conftest import TEST_SECRET_KEY, make_app
 
 KHGEO = str(Path(sys.executable).parent / "khgeo")
@@ -256,12 +255,6 @@ def test_help_imports_no_heavy_module():
 # --- make run: upgrade, seed and serve with one start of the embedded database ---------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def data_dir():
     path = Path(tempfile.mkdtemp(prefix="khgeo-run-"))
@@ -272,26 +265,13 @@ def data_dir():
 
 
 def test_serve_upgrade_seed_does_all_three_with_one_database_start(data_dir):
-    port = _free_port()
+    port = helpers.free_port()
     env = {**os.environ, "KHGEO_DATA_DIR": str(data_dir), "KHGEO_TILES_URL": "", "KHGEO_PUBLIC_READ": "true"}
     env.pop("KHGEO_DATABASE_URL", None)
-    server = subprocess.Popen(
-        [KHGEO, "serve", "--upgrade", "--seed", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    server, health = helpers.serve_until_healthy(
+        [KHGEO, "serve", "--upgrade", "--seed", "--port", str(port), "--workers", "1"], env, port, seconds=120
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
         assert health.status_code == 200
         zones = requests.get(f"http://127.0.0.1:{port}/api/zones", timeout=10).json()
         assert len(zones["features"]) == 25, "seeded"
