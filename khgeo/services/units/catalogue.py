@@ -26,7 +26,8 @@ from typing import Any
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, mapping, shape
 from shapely.validation import make_valid
-from sqlalchemy import insert, select
+from sqlalchemy import String, cast, func, insert, literal, select, text
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 
 from khgeo.errors import DataError
@@ -277,7 +278,6 @@ OVERLAY_TOLERANCE_DEG = (
 def units_overlay_json(session: Session, tolerance_deg: float = OVERLAY_TOLERANCE_DEG) -> str:
     """The 2025 communes and wards as a GeoJSON FeatureCollection for the map's boundary layer: outlines
     simplified (topology kept) to ``tolerance_deg``, 5 decimals; properties code and full name."""
-    from sqlalchemy import String, cast, func, literal, text
 
     current = (AdminUnit.period == "2025", AdminUnit.level == "commune")
     key = (
@@ -286,7 +286,6 @@ def units_overlay_json(session: Session, tolerance_deg: float = OVERLAY_TOLERANC
     )
     if key in _OVERLAY_CACHE:
         return _OVERLAY_CACHE[key]
-    from sqlalchemy.dialects.postgresql import JSON
 
     feature = func.json_build_object(
         "type",
