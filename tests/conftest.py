@@ -1,8 +1,9 @@
 """Test fixtures: a throwaway PostgreSQL+PostGIS cluster started by the suite itself, one database per test.
 
 The cluster is the same LocalCluster class the embedded default database uses. A template database is migrated
-and seeded once per session; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~0.1 s; or the previous
-test's copy when that test changed nothing in it), so tests may commit freely and never see each other's changes.
+and seeded once per session; each test gets a copy of it to itself, a copy that earlier tests may have used but
+with every table they wrote put back (tests/database_pool.py), so tests may commit freely and never see each
+other's changes.
 
 `make test` runs the suite on every core with pytest-xdist (``-n auto --dist loadfile``): each worker process
 starts its own cluster and browser (session fixtures are per process), and a module's tests run on one worker, so
@@ -23,7 +24,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
@@ -36,8 +36,10 @@ from khgeo.db import Database
 from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
 from khgeo.services.seed import seed
+from tests.database_pool import DatabasePool, instrument_template
 
 TEMPLATE_DB = "khgeo_template"
+POOLED_TEMPLATE_DB = "khgeo_template_pooled"  # the same, with what the pool needs to reset copies
 # Tests never reach the internet: tiles point at a reserved name that cannot resolve (RFC 2606)
 TEST_TILES_URL = "https://tiles.invalid/{z}/{x}/{y}.png"
 FROZEN_TODAY = dt.date(2026, 11, 26)
@@ -119,6 +121,8 @@ def pg_cluster() -> Iterator[LocalCluster]:
     with template.session() as session:
         seed(session)
     template.engine.dispose()
+    cluster.create_database(POOLED_TEMPLATE_DB, template=TEMPLATE_DB)
+    instrument_template(cluster, POOLED_TEMPLATE_DB)
     yield cluster
     cluster.destroy()
     shutil.rmtree(root, ignore_errors=True)
@@ -130,60 +134,30 @@ def new_database(cluster: LocalCluster, *, template: str | None = TEMPLATE_DB) -
     return name
 
 
-class _UntouchedCopies:
-    """Copies of the template that a test gave back exactly as it got them, for the next test.
-
-    Copying the template costs ~0.1 s of CPU, and many tests only read. A copy is handed on only if, between the
-    moment the test got it and the moment it gave it back, the cluster wrote no WAL at all (every change to a
-    table, an index, a sequence's logged state or the catalogue writes WAL; reads do not), its sequences are
-    where they were (a sequence may advance without WAL), and nobody is still connected to it. Each worker has its
-    own cluster, so no other test writes to it meanwhile; background writes (autovacuum, a checkpoint) only mean
-    the copy is dropped as before. Anything in doubt is dropped."""
-
-    def __init__(self) -> None:
-        self.spare: tuple[LocalCluster, str] | None = None  # of this cluster (a session has one per process)
-        self.reused = 0
-
-    @staticmethod
-    def _state(cluster: LocalCluster, name: str) -> tuple:
-        with psycopg.connect(cluster.conninfo(name), autocommit=True) as conn:
-            sequences = conn.execute(
-                "SELECT coalesce(array_agg((schemaname, sequencename, last_value)::text ORDER BY 1), '{}')"
-                " FROM pg_sequences"
-            ).fetchone()
-            wal = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
-        return sequences, wal
-
-    def take(self, cluster: LocalCluster) -> tuple[str, tuple]:
-        spare, self.spare = self.spare, None
-        if spare is not None and spare[0] is cluster:
-            name = spare[1]
-            self.reused += 1
-        else:
-            name = new_database(cluster)
-        return name, self._state(cluster, name)
-
-    def give_back(self, cluster: LocalCluster, name: str, state: tuple) -> None:
-        with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
-            (connected,) = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
-            ).fetchone()
-        if self.spare is None and connected == 0 and self._state(cluster, name) == state:
-            self.spare = (cluster, name)  # the state check's own connection wrote nothing either
-            return
-        cluster.drop_database(name)
+_pools: dict[int, DatabasePool] = {}  # per cluster (a session has one per process)
 
 
-_untouched = _UntouchedCopies()
+def database_pool(cluster: LocalCluster) -> DatabasePool:
+    pool = _pools.get(id(cluster))
+    if pool is None or pool.cluster is not cluster:
+        pool = _pools[id(cluster)] = DatabasePool(cluster, POOLED_TEMPLATE_DB)
+    return pool
 
 
 @pytest.fixture
-def database_url(pg_cluster: LocalCluster) -> Iterator[str]:
-    """A migrated and seeded database for this test alone: a copy of the template (or one that the previous test
-    left exactly as it was copied: see _UntouchedCopies)."""
-    name, state = _untouched.take(pg_cluster)
-    yield pg_cluster.url(name)
-    _untouched.give_back(pg_cluster, name, state)
+def database_url(request: pytest.FixtureRequest, pg_cluster: LocalCluster) -> Iterator[str]:
+    """A migrated and seeded database for this test alone: a copy of the template that earlier tests may have
+    used, with every table they wrote put back (see tests/database_pool.py). Tests marked ``plain_database``
+    (backups, which must see only khgeo's own schema) get a fresh copy of the plain template instead."""
+    if request.node.get_closest_marker("plain_database"):
+        name = new_database(pg_cluster)
+        yield pg_cluster.url(name)
+        pg_cluster.drop_database(name)
+        return
+    pool = database_pool(pg_cluster)
+    copy = pool.take()
+    yield pg_cluster.url(copy.name)
+    pool.give_back(copy)
 
 
 def make_app(url: str, **overrides):
@@ -206,7 +180,7 @@ def make_app(url: str, **overrides):
 def app(database_url: str):
     application = make_app(database_url)
     yield application
-    application.extensions["khgeo.db"].engine.dispose()
+    application.extensions["khgeo.db"].dispose()
 
 
 @pytest.fixture
@@ -231,14 +205,15 @@ class LiveServer:
 
     def stop(self) -> None:
         self._server.shutdown()
-        self.app.extensions["khgeo.db"].engine.dispose()
+        self.app.extensions["khgeo.db"].dispose()
 
 
 @pytest.fixture(scope="module")
 def module_database_url(pg_cluster: LocalCluster) -> Iterator[str]:
-    name = new_database(pg_cluster)
-    yield pg_cluster.url(name)
-    pg_cluster.drop_database(name)
+    pool = database_pool(pg_cluster)
+    copy = pool.take()
+    yield pg_cluster.url(copy.name)
+    pool.give_back(copy)
 
 
 @pytest.fixture(scope="module")

@@ -341,6 +341,7 @@ def _assert_only_khgeo_code(database) -> None:
     }
 
 
+@pytest.mark.plain_database
 def test_a_restore_leaves_out_functions_triggers_and_views_of_a_hostile_dump(pg_cluster, db, tmp_path):
     from khgeo import backup
     from khgeo.db import Database
@@ -362,6 +363,7 @@ def test_a_restore_leaves_out_functions_triggers_and_views_of_a_hostile_dump(pg_
         target.engine.dispose()
 
 
+@pytest.mark.plain_database
 def test_a_dump_with_code_inside_a_kept_object_is_refused_and_changes_nothing(pg_cluster, db, tmp_path):
     from khgeo import backup
     from tests.test_operations import snapshot
@@ -375,6 +377,7 @@ def test_a_dump_with_code_inside_a_kept_object_is_refused_and_changes_nothing(pg
     assert snapshot(db) == before
 
 
+@pytest.mark.plain_database
 def test_a_dump_from_a_newer_schema_is_refused_naming_both_revisions(pg_cluster, db, tmp_path):
     from khgeo import backup, migrate
     from tests.test_operations import snapshot
@@ -387,6 +390,7 @@ def test_a_dump_from_a_newer_schema_is_refused_naming_both_revisions(pg_cluster,
     assert snapshot(db) == before
 
 
+@pytest.mark.plain_database
 def test_a_restore_drops_tables_the_dump_does_not_have(pg_cluster, db, tmp_path):
     from khgeo import backup
     from tests.test_operations import snapshot

@@ -98,6 +98,7 @@ def populated(db: Database, app):
     return db
 
 
+@pytest.mark.plain_database
 def test_backup_then_restore_into_an_empty_database_gives_back_everything(populated, pg_cluster, tmp_path):
     before = snapshot(populated)
     assert before["zone_updates"].split(":")[0] != "0" and before["audit_events"].split(":")[0] != "0"
@@ -116,6 +117,7 @@ def test_backup_then_restore_into_an_empty_database_gives_back_everything(popula
         target.engine.dispose()
 
 
+@pytest.mark.plain_database
 def test_a_damaged_backup_changes_nothing(populated, tmp_path):
     before = snapshot(populated)
     dump = tmp_path / "khgeo.dump"
