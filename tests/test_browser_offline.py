@@ -4,6 +4,7 @@ user. Chromium with its network switched off (context.set_offline), on one live 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from tests.conftest import LiveServer, PageWatch, make_app, new_database
 from tests.helpers import PASSWORD, add_token, client_as, make_user
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "vi-VN"}
+PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "vi-VN", "service_workers": "allow"}
 FIELD_ZONES = ("kcn-van-trung", "kcn-quang-chau", "kcn-dinh-tram")  # Việt Yên: the field users' district
 OTHER_DISTRICT = "Hiệp Hòa"
 OTHER_DISTRICT_ZONE = "ccn-doan-bai"  # in Hiệp Hòa
@@ -402,6 +403,24 @@ def test_logging_out_warns_about_unsent_updates_then_leaves_nothing_for_the_next
         assert not [path for path in paths if any(code in path for code in FIELD_ZONES)], (
             "none of the first's"
         )
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_a_browser_that_refuses_the_worker_logs_out_without_waiting_for_it(server, browser):
+    """Private windows and locked-down browsers refuse service workers. Logging out asks the worker to forget the
+    user, with a 5-second fallback for a worker that never answers; a refused worker must not cost that wait. The
+    page's clock is frozen, so the fallback timer can never fire: the logout goes through only if nobody waits."""
+    context = browser.new_context(viewport=PHONE["viewport"], locale="vi-VN", service_workers="block")
+    try:
+        page = context.new_page()
+        log_in(page, server, make_user(server, "field"))
+        page.clock.install()
+        page.clock.pause_at(dt.datetime.now() + dt.timedelta(minutes=1))
+        press_log_out(page)
+        page.wait_for_url(re.compile(r".*/login$"), timeout=10_000)
+        assert page.evaluate("navigator.serviceWorker.controller") is None
     finally:
         context.close()
 

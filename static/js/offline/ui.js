@@ -47,10 +47,15 @@
   }
 
   /* -- the worker ------------------------------------------------------------------------------------- */
-  /* Resolves once the worker answered, or after a few seconds (no worker: private mode, an old browser). */
+  /* Resolves once the worker answered, at once when the browser refused the worker (private mode, a policy),
+     or after a few seconds (an old browser, a worker that never starts). */
+  var registered = Promise.resolve(null);
   function tellWorker(message) {
     if (!('serviceWorker' in navigator)) { return Promise.resolve(); }
-    var told = navigator.serviceWorker.ready.then(function (registration) {
+    var told = registered.then(function (registration) {
+      return registration ? navigator.serviceWorker.ready : null;
+    }).then(function (registration) {
+      if (!registration) { return null; }
       return new Promise(function (resolve) {
         var channel = new MessageChannel();
         channel.port1.onmessage = function () { resolve(registration); };
@@ -61,8 +66,8 @@
   }
 
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register(root.getAttribute('data-worker'), { scope: root.getAttribute('data-scope') }).catch(function () {
-      /* no worker (private mode, an old browser): the app still works online */
+    registered = navigator.serviceWorker.register(root.getAttribute('data-worker'), { scope: root.getAttribute('data-scope') }).catch(function () {
+      return null;  /* no worker (private mode, an old browser): the app still works online */
     });
     navigator.serviceWorker.addEventListener('message', function (event) {
       if (event.data && event.data.type === 'queue-changed') { afterSync(event.data.report); }
