@@ -1,28 +1,22 @@
 """The `khgeo` command never answers a user's mistake with a traceback: one line in the default language
 (Vietnamese unless KHGEO_DEFAULT_LOCALE says otherwise), a non-zero exit, nothing changed.
 
-Also: `khgeo users list` names agencies and districts, `khgeo --help` loads none of the heavy libraries, and
-`khgeo serve --upgrade --seed` (what `make run` runs) migrates, seeds and serves with one database start.
+Also: `khgeo users list` names agencies and districts, and `khgeo --help` loads none of the heavy libraries.
+(`khgeo serve --upgrade --seed` is in test_cli_embedded.py, with the embedded database's other first steps.)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-import requests
 
 from khgeo import migrate
-from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
-from tests import helpers
 from tests.conftest import TEST_SECRET_KEY, make_app
 
 KHGEO = str(Path(sys.executable).parent / "khgeo")
@@ -250,37 +244,3 @@ def test_help_imports_no_heavy_module():
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout and "users" in result.stdout
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
-
-
-# --- make run: upgrade, seed and serve with one start of the embedded database ---------------------------------
-
-
-@pytest.fixture
-def data_dir():
-    path = Path(tempfile.mkdtemp(prefix="khgeo-run-"))
-    path.chmod(0o755)
-    yield path
-    LocalCluster(path / "postgres").destroy()
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def test_serve_upgrade_seed_does_all_three_with_one_database_start(data_dir):
-    port = helpers.free_port()
-    env = {**os.environ, "KHGEO_DATA_DIR": str(data_dir), "KHGEO_TILES_URL": "", "KHGEO_PUBLIC_READ": "true"}
-    env.pop("KHGEO_DATABASE_URL", None)
-    server, health = helpers.serve_until_healthy(
-        [KHGEO, "serve", "--upgrade", "--seed", "--port", str(port), "--workers", "1"], env, port, seconds=120
-    )
-    try:
-        assert health.status_code == 200
-        zones = requests.get(f"http://127.0.0.1:{port}/api/zones", timeout=10).json()
-        assert len(zones["features"]) == 25, "seeded"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=60)
-    assert server.returncode == 0, output
-    assert f"→ {migrate.head_revision()}" in output, "upgraded"
-    assert "zones: 25 created" in output, "seeded"
-    log = (data_dir / "postgres" / "postgres.log").read_text(errors="replace")
-    assert log.count("database system is ready to accept connections") == 1, log
-    assert not LocalCluster(data_dir / "postgres").is_running()
