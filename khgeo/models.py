@@ -101,7 +101,10 @@ class District(Base):
     full_name: Mapped[str] = mapped_column(Text)
     unit_type: Mapped[str] = mapped_column(Text)  # "Huyện", "Thành phố"
     province_code: Mapped[str] = mapped_column(String(10))
-    geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    # deferred: lists of districts (accounts, filters) need no outline; what draws them asks for it (undefer)
+    geom: Mapped[WKBElement | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), deferred=True
+    )
     source: Mapped[str] = mapped_column(Text, default="")
 
     communes: Mapped[list[Commune]] = relationship(back_populates="district", order_by="Commune.name")
@@ -950,7 +953,11 @@ class AdminUnit(Base):
     commune_id: Mapped[int | None] = mapped_column(
         ForeignKey("communes.id", ondelete="SET NULL"), unique=True
     )
-    geom: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    # deferred: resolving a name loads every unit (~3 MB of outlines, 0.1 s a call when loaded); outlines are
+    # read in SQL (zone_units, the boundary overlay), never from these objects
+    geom: Mapped[WKBElement | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), deferred=True
+    )
     source: Mapped[str] = mapped_column(Text, default="")
 
     parent: Mapped[AdminUnit | None] = relationship(remote_side=[id], back_populates="children")

@@ -34,7 +34,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from khgeo import clock
 from khgeo.models import District, Task, Zone, task_zones
@@ -242,7 +242,9 @@ def _write_layer(path: Path, frame: pd.DataFrame, *, dates: Collection[str] = ()
 
 
 def _gpkg(session: Session, zone_filter: ZoneFilter, rows: list[_Row]) -> bytes:
-    districts = list(session.scalars(select(District).order_by(District.code)))
+    districts = list(
+        session.scalars(select(District).options(undefer(District.geom)).order_by(District.code))
+    )
     district_frame = gpd.GeoDataFrame(
         {
             "code": [d.code for d in districts],

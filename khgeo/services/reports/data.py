@@ -17,7 +17,7 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 from sqlalchemy.sql import Subquery
 
 from khgeo import clock
@@ -356,7 +356,7 @@ def gather(
     ]
     districts = [
         (d.name, to_shape(d.geom))
-        for d in session.scalars(select(District).order_by(District.code))
+        for d in session.scalars(select(District).options(undefer(District.geom)).order_by(District.code))
         if d.geom is not None
     ]
     return ReportData(
