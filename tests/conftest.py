@@ -30,12 +30,14 @@ from jinja2.bccache import Bucket
 from werkzeug.routing.rules import Rule
 from werkzeug.serving import make_server
 
+from khgeo import db as khgeo_db
 from khgeo import migrate
 from khgeo.app import create_app
 from khgeo.db import Database
 from khgeo.pgcluster import LocalCluster
 from khgeo.services import accounts
 from khgeo.services.seed import seed
+from tests import database_pool
 from tests.database_pool import DatabasePool, instrument_template
 
 TEMPLATE_DB = "khgeo_template"
@@ -87,6 +89,9 @@ def _hash_once_per_password(password: str, *args, **kwargs) -> str:
 
 accounts.generate_password_hash = _hash_once_per_password
 
+# The apps of successive tests on one pooled database share its engines (see tests/database_pool.py).
+khgeo_db.create_engine = functools.partial(database_pool.engine_for, khgeo_db.create_engine)
+
 
 class _TemplateBytecode(BytecodeCache):
     """Compiled Jinja templates shared by the suite's apps (each test makes its own app, and each app would
@@ -137,7 +142,7 @@ def new_database(cluster: LocalCluster, *, template: str | None = TEMPLATE_DB) -
 _pools: dict[int, DatabasePool] = {}  # per cluster (a session has one per process)
 
 
-def database_pool(cluster: LocalCluster) -> DatabasePool:
+def pool_of(cluster: LocalCluster) -> DatabasePool:
     pool = _pools.get(id(cluster))
     if pool is None or pool.cluster is not cluster:
         pool = _pools[id(cluster)] = DatabasePool(cluster, POOLED_TEMPLATE_DB)
@@ -154,7 +159,7 @@ def database_url(request: pytest.FixtureRequest, pg_cluster: LocalCluster) -> It
         yield pg_cluster.url(name)
         pg_cluster.drop_database(name)
         return
-    pool = database_pool(pg_cluster)
+    pool = pool_of(pg_cluster)
     copy = pool.take()
     yield pg_cluster.url(copy.name)
     pool.give_back(copy)
@@ -180,7 +185,8 @@ def make_app(url: str, **overrides):
 def app(database_url: str):
     application = make_app(database_url)
     yield application
-    application.extensions["khgeo.db"].dispose()
+    if not database_pool.shares_engines(database_url):
+        application.extensions["khgeo.db"].dispose()
 
 
 @pytest.fixture
@@ -210,7 +216,7 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def module_database_url(pg_cluster: LocalCluster) -> Iterator[str]:
-    pool = database_pool(pg_cluster)
+    pool = pool_of(pg_cluster)
     copy = pool.take()
     yield pg_cluster.url(copy.name)
     pool.give_back(copy)
