@@ -20,7 +20,10 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from khgeo.geo import branca_text
 from khgeo.geo.assets import localize
+
+branca_text.install()  # what users typed is never evaluated as a template (see branca_text)
 
 # Bắc Giang (2022 units): used when there is nothing to fit the map to
 PROVINCE_BOUNDS = [[21.11, 105.88], [21.62, 107.03]]
