@@ -217,7 +217,7 @@ class Zone(Base):
     geometry_source: Mapped[str] = mapped_column(String(20), default="illustrative")
     geometry_note: Mapped[str] = mapped_column(Text, default="")
     stated_area_ha: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
-    # area of the outline in UTM zone 48N (EPSG:32648), the metric CRS covering Bắc Giang
+    # area of the outline in UTM zone 48N (EPSG:32648, geo/crs.METRIC_SRID), the metric CRS covering Bắc Giang
     computed_area_ha: Mapped[float | None] = mapped_column(
         Computed("ST_Area(ST_Transform(geom, 32648)) / 10000.0", persisted=True)
     )

@@ -139,18 +139,16 @@ def new_database(cluster: LocalCluster, *, template: str | None = TEMPLATE_DB) -
     return name
 
 
-_pools: dict[int, DatabasePool] = {}  # per cluster (a session has one per process)
-
-
-def pool_of(cluster: LocalCluster) -> DatabasePool:
-    pool = _pools.get(id(cluster))
-    if pool is None or pool.cluster is not cluster:
-        pool = _pools[id(cluster)] = DatabasePool(cluster, POOLED_TEMPLATE_DB)
-    return pool
+@pytest.fixture(scope="session")
+def template_copies(pg_cluster: LocalCluster) -> DatabasePool:
+    """This worker's copies of the template, reset between tests (tests/database_pool.py)."""
+    return DatabasePool(pg_cluster, POOLED_TEMPLATE_DB)
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, pg_cluster: LocalCluster) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, pg_cluster: LocalCluster, template_copies: DatabasePool
+) -> Iterator[str]:
     """A migrated and seeded database for this test alone: a copy of the template that earlier tests may have
     used, with every table they wrote put back (see tests/database_pool.py). Tests marked ``plain_database``
     (backups, which must see only khgeo's own schema) get a fresh copy of the plain template instead."""
@@ -159,10 +157,9 @@ def database_url(request: pytest.FixtureRequest, pg_cluster: LocalCluster) -> It
         yield pg_cluster.url(name)
         pg_cluster.drop_database(name)
         return
-    pool = pool_of(pg_cluster)
-    copy = pool.take()
+    copy = template_copies.take()
     yield pg_cluster.url(copy.name)
-    pool.give_back(copy)
+    template_copies.give_back(copy)
 
 
 def make_app(url: str, **overrides):
@@ -215,11 +212,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def module_database_url(pg_cluster: LocalCluster) -> Iterator[str]:
-    pool = pool_of(pg_cluster)
-    copy = pool.take()
+def module_database_url(pg_cluster: LocalCluster, template_copies: DatabasePool) -> Iterator[str]:
+    copy = template_copies.take()
     yield pg_cluster.url(copy.name)
-    pool.give_back(copy)
+    template_copies.give_back(copy)
 
 
 @pytest.fixture(scope="module")

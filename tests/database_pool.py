@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine, make_url
 from khgeo.pgcluster import LocalCluster
 
 SCHEMA = "khgeo_test"  # spelled out in the SQL below
-DDL_MARK = "*ddl*"
+DDL_MARK = "*ddl*"  # also spelled out in the SQL below
 PREFIX = "khgeo_pool"
 _counter = itertools.count()
 
@@ -85,7 +85,8 @@ BEGIN
     INSERT INTO khgeo_test.dirty VALUES ('*ddl*');
 END $$;
 CREATE TABLE khgeo_test.sequences AS
-    SELECT format('%I.%I', schemaname, sequencename) AS name, last_value, last_value IS NOT NULL AS called
+    SELECT format('%I.%I', schemaname, sequencename) AS name, coalesce(last_value, start_value) AS value,
+           last_value IS NOT NULL AS called
     FROM pg_sequences WHERE schemaname = 'public';
 """
 
@@ -183,10 +184,7 @@ class _Copy:
             conn.execute("SET LOCAL lock_timeout = '5s'")
             for table in sorted(dirty):
                 conn.execute(self.fill_statement(conn, table))
-            conn.execute(
-                "SELECT setval(name, last_value, called) FROM khgeo_test.sequences WHERE last_value IS NOT NULL"
-            )
-            conn.execute("SELECT setval(name, 1, false) FROM khgeo_test.sequences WHERE last_value IS NULL")
+            conn.execute("SELECT setval(name, value, called) FROM khgeo_test.sequences")
             conn.execute("DELETE FROM khgeo_test.dirty")
         return True
 
@@ -204,13 +202,10 @@ class DatabasePool:
         self.cluster = cluster
         self.template = template
         self._clean: list[_Copy] = []
-        self.copies_made = 0
-        self.resets = 0
 
     def take(self) -> _Copy:
         if self._clean:
             return self._clean.pop()
-        self.copies_made += 1
         return _Copy(self.cluster, self.template)
 
     def give_back(self, copy: _Copy) -> None:
@@ -219,7 +214,6 @@ class DatabasePool:
         except psycopg.Error:
             reset = False  # the copy is dropped: a broken admin connection or a reset that could not finish
         if reset:
-            self.resets += 1
             self._clean.append(copy)
         else:
             copy.drop()

@@ -15,11 +15,8 @@ from tests.helpers import PASSWORD, make_user, make_zone
 
 pytestmark = pytest.mark.browser
 
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "locale": "vi-VN",
-    "service_workers": "allow",
-}  # the save-offline test needs the worker
+# the worker is allowed: the save-without-a-network test needs it
+PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "vi-VN", "service_workers": "allow"}
 HOSTILE = "<img src=x onerror=alert(1)> <script>alert(2)</script> \"Ba\" 'Phú' &amp;"
 
 

@@ -52,6 +52,9 @@ from sqlalchemy.sql.elements import ColumnElement
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
 STORAGE_SRID = 4326
+# WGS 84 / UTM zone 48N: Bắc Giang lies in it; the one CRS khgeo measures areas and distances in (zones' stored
+# area, imports, parcels, the report's map). Migrations and the model's computed column spell it in their DDL.
+METRIC_SRID = 32648
 
 # EPSG:6960, VN-2000 to WGS 84 (2), Decision 05/2007/QĐ-BTNMT, position-vector convention (+towgs84 order)
 VN2000_TO_WGS84_EPSG = 6960
@@ -89,7 +92,7 @@ SUPPORTED: tuple[SupportedCrs, ...] = (
     SupportedCrs(CRS84, 4326, "WGS 84 (longitude, latitude)"),
     SupportedCrs(EPSG_URI.format(code=4326), 4326, "WGS 84 (latitude, longitude)", lat_lon=True),
     SupportedCrs(EPSG_URI.format(code=3857), 3857, "WGS 84 / Pseudo-Mercator", decimals=3),
-    SupportedCrs(EPSG_URI.format(code=32648), 32648, "WGS 84 / UTM zone 48N", decimals=3),
+    SupportedCrs(EPSG_URI.format(code=METRIC_SRID), METRIC_SRID, "WGS 84 / UTM zone 48N", decimals=3),
     SupportedCrs(
         EPSG_URI.format(code=BAC_GIANG_VN2000_EPSG),
         BAC_GIANG_VN2000_EPSG,

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from khgeo.errors import ValidationFailed
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.models import WWTP_STATUSES, District, Zone
 from khgeo.services.geometry import (
     PLAUSIBLE_AREA_RATIO,
@@ -286,7 +287,7 @@ def compare_outlines(session: Session, features: list[FeaturePlan]) -> None:
     query = text(
         """
         SELECT t.n, z.computed_area_ha,
-               ST_HausdorffDistance(ST_Transform(z.geom, 32648), ST_Transform(ST_GeomFromWKB(t.w, 4326), 32648))
+               ST_HausdorffDistance(ST_Transform(z.geom, :metric), ST_Transform(ST_GeomFromWKB(t.w, 4326), :metric))
         FROM unnest(CAST(:ns AS int[]), CAST(:ids AS int[]), CAST(:ws AS bytea[])) AS t(n, id, w)
         JOIN zones z ON z.id = t.id
         """
@@ -300,6 +301,7 @@ def compare_outlines(session: Session, features: list[FeaturePlan]) -> None:
                 "ns": [f.number for f in batch],
                 "ids": [f.zone_id for f in batch],
                 "ws": [f.outline_wkb for f in batch],
+                "metric": METRIC_SRID,
             },
         ).all()
         for number, old_area, distance in rows:

@@ -41,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.geo.reprojection import CrsNeeded, Reprojection, crs_label, parse_crs, reprojection
 from khgeo.services.geometry import (
     DEFAULT_VERTEX_LIMITS,
@@ -259,7 +260,7 @@ def _check_in_database(session: Session, features: list[FeaturePlan], progress: 
         )
         SELECT c.n, c.valid, CASE WHEN c.valid THEN NULL ELSE ST_IsValidReason(c.g) END,
                ST_AsBinary(c.r), ST_IsEmpty(c.r), ST_CoveredBy(c.r, province.p),
-               ST_Area(ST_Transform(c.r, 32648)) / 10000.0,
+               ST_Area(ST_Transform(c.r, :metric)) / 10000.0,
                (SELECT d.code FROM districts d WHERE ST_Intersects(d.geom, ST_PointOnSurface(c.r)) ORDER BY d.code LIMIT 1)
         FROM checked c, province
         """
@@ -273,6 +274,7 @@ def _check_in_database(session: Session, features: list[FeaturePlan], progress: 
                 "ns": [f.number for f in batch],
                 "ws": [shapely.to_wkb(f.geometry) for f in batch],
                 "tolerance": PROVINCE_TOLERANCE_DEG,
+                "metric": METRIC_SRID,
             },
         ).all()
         for number, valid, reason, repaired_wkb, empty, inside, area_ha, district_code in rows:

@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.models import PARCEL_STAGES
 from khgeo.services.parcels import derive
 
@@ -26,15 +27,15 @@ WITH chosen AS (
            coalesce((SELECT c.code FROM communes c
                      WHERE c.district_id = z.district_id AND c.code ~ '^[0-9]{5}$'
                      ORDER BY (c.name = ANY(z.communes)) DESC, c.code LIMIT 1), '00000') AS commune_code,
-           greatest(40, sqrt(ST_Area(ST_Transform(z.geom, 32648)) / :target)) AS cell
+           greatest(40, sqrt(ST_Area(ST_Transform(z.geom, :metric)) / :target)) AS cell
     FROM zones z
     WHERE z.retired_at IS NULL AND z.geom IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM parcels p WHERE p.zone_id = z.id)
 ), cells AS (
     SELECT ch.id AS zone_id, ch.commune_code, ch.cell,
-           ST_Intersection(g.geom, ST_Transform(ch.geom, 32648)) AS piece, g.i, g.j
-    FROM chosen ch, ST_SquareGrid(ch.cell, ST_Transform(ch.geom, 32648)) AS g
-    WHERE ST_Intersects(g.geom, ST_Transform(ch.geom, 32648))
+           ST_Intersection(g.geom, ST_Transform(ch.geom, :metric)) AS piece, g.i, g.j
+    FROM chosen ch, ST_SquareGrid(ch.cell, ST_Transform(ch.geom, :metric)) AS g
+    WHERE ST_Intersects(g.geom, ST_Transform(ch.geom, :metric))
 ), kept AS (
     SELECT zone_id, commune_code, ST_Multi(ST_CollectionExtract(ST_Transform(piece, 4326), 3)) AS geom,
            ST_Area(piece) AS area,
@@ -87,7 +88,8 @@ def seed_demo_parcels(session: Session, today: dt.date) -> dict[int, int]:
     """Generate the illustrative parcels (see the module); {zone id: parcels added}. The caller commits."""
     zone_ids = list(
         session.execute(
-            INSERT_PARCELS, {"target": TARGET_PARCELS, "stages": list(PARCEL_STAGES), "today": today}
+            INSERT_PARCELS,
+            {"target": TARGET_PARCELS, "stages": list(PARCEL_STAGES), "today": today, "metric": METRIC_SRID},
         ).scalars()
     )
     added: dict[int, int] = {}

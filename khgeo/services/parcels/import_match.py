@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, defer, selectinload
 
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.models import Parcel, Zone
 from khgeo.services.interop.import_types import SAME_OUTLINE_M
-from khgeo.services.parcels.import_types import CADASTRAL_FIELDS, DB_BATCH, METRIC_SRID, ParcelRow, plain_cell
+from khgeo.services.parcels.import_types import CADASTRAL_FIELDS, DB_BATCH, ParcelRow, plain_cell
 
 
 def match_and_diff(session: Session, rows: list[ParcelRow], override: Zone | None) -> None:

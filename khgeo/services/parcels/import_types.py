@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from khgeo.errors import KhgeoError
 from khgeo.services.interop.import_types import IMPORT_NOTE as ZONES_IMPORT_NOTE
 
-METRIC_SRID = 32648  # WGS 84 / UTM 48N: the CRS zones' areas are measured in (Zone.computed_area_ha)
 DB_BATCH = 500
 UID_TOLERANCE_DEG = 1e-5  # ~1 m: a file's identifier point may sit on the parcel's edge
 MIN_AREA_M2 = 1.0  # an outline smaller than this is a drawing error, not a parcel

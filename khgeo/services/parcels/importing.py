@@ -38,6 +38,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from khgeo import clock
 from khgeo.geo import crs as geo_crs
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.geo.reprojection import parse_crs
 from khgeo.models import Parcel, ParcelEvent, User, Zone
 from khgeo.services.audit import record
@@ -59,7 +60,6 @@ from khgeo.services.parcels.import_types import (
     KEY_TEXT,
     MAX_COUNT,
     MAX_LEGAL_AREA_M2,
-    METRIC_SRID,
     MIN_AREA_M2,
     TEXT_MAX,
     UID_TOLERANCE_DEG,

@@ -24,9 +24,10 @@ from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
 from khgeo.codes import HATCH, HATCH_INK, WWTP_STATUS, ZONE_KIND
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.services.reports.data import ReportData, ZoneLine
 
-METRIC_CRS = "EPSG:32648"  # WGS 84 / UTM zone 48N: Bắc Giang lies in it
+METRIC_CRS = f"EPSG:{METRIC_SRID}"
 FONT = "DejaVu Sans"  # ships with matplotlib and covers Vietnamese
 WIDTH_IN = (
     8.0  # the figure's size in inches is fixed (it is printed 165 mm wide); width_px sets the resolution
