@@ -14,13 +14,14 @@ from typing import Any
 import shapely
 from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape, to_shape
-from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from khgeo.errors import KhgeoError
+from khgeo.geo.crs import METRIC_SRID
 from khgeo.models import District, User, Zone
 from khgeo.services.audit import record
 from khgeo.services.updates import VersionConflict, snapshot, write_version
@@ -29,7 +30,6 @@ MAX_GEOJSON_BYTES = 5 * 1024 * 1024
 # the province edge may be crossed by this much (degrees, ~100 m) before an outline counts as outside
 PROVINCE_TOLERANCE_DEG = 0.001
 PLAUSIBLE_AREA_RATIO = (0.5, 2.0)
-_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,15 @@ def parse_geojson(text: str | bytes) -> BaseGeometry:
         raise InvalidGeometry(_l("The geometry cannot be read.")) from None
 
 
-def geodesic_area_ha(geometry: BaseGeometry) -> float:
-    return abs(_GEOD.geometry_area_perimeter(geometry)[0]) / 10_000
+def province_outline() -> ScalarSelect:
+    """The province as SQL: the union of its districts, with PROVINCE_TOLERANCE_DEG of slack for outlines drawn
+    on its border. The one definition: the form, the API and both imports check outlines against it."""
+    return select(func.ST_Buffer(func.ST_Union(District.geom), PROVINCE_TOLERANCE_DEG)).scalar_subquery()
+
+
+def province_wkb(session: Session) -> bytes | None:
+    """province_outline() as WKB, for the imports' batch checks (a parameter of each batch); None: no districts."""
+    return session.scalar(select(func.ST_AsBinary(province_outline())))
 
 
 def check_outline(
@@ -143,11 +150,16 @@ def check_outline(
     minx, miny, maxx, maxy = geometry.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidGeometry(_l("Coordinates must be longitude/latitude (WGS 84)."))
-    province = select(func.ST_Buffer(func.ST_Union(District.geom), PROVINCE_TOLERANCE_DEG)).scalar_subquery()
-    inside = session.scalar(select(func.ST_CoveredBy(func.ST_GeomFromText(geometry.wkt, 4326), province)))
+    drawn = func.ST_GeomFromText(geometry.wkt, 4326)
+    # the area as the database stores it for a zone (Zone.computed_area_ha): in the one metric CRS
+    inside, area = session.execute(
+        select(
+            func.ST_CoveredBy(drawn, province_outline()),
+            func.ST_Area(func.ST_Transform(drawn, METRIC_SRID)) / 10_000.0,
+        )
+    ).one()
     if not inside:
         raise InvalidGeometry(_l("The outline is not inside the province."))
-    area = geodesic_area_ha(geometry)
     outline = Outline(geometry=geometry, area_ha=area)
     if stated_area_ha:
         ratio = area / float(stated_area_ha)

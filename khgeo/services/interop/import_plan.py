@@ -45,8 +45,8 @@ from khgeo.geo.crs import METRIC_SRID
 from khgeo.geo.reprojection import CrsNeeded, Reprojection, crs_label, parse_crs, reprojection
 from khgeo.services.geometry import (
     DEFAULT_VERTEX_LIMITS,
-    PROVINCE_TOLERANCE_DEG,
     VertexLimits,
+    province_wkb,
     too_many_vertices,
     vertex_count,
 )
@@ -250,7 +250,7 @@ def _check_in_database(session: Session, features: list[FeaturePlan], progress: 
         WITH input AS (
             SELECT t.n, ST_GeomFromWKB(t.w, 4326) AS g FROM unnest(CAST(:ns AS int[]), CAST(:ws AS bytea[])) AS t(n, w)
         ), province AS (
-            SELECT ST_Buffer(ST_Union(geom), :tolerance) AS p FROM districts
+            SELECT ST_GeomFromWKB(CAST(:province AS bytea), 4326) AS p
         ), checked AS (
             SELECT n, g, ST_IsValid(g) AS valid,
                    CASE WHEN ST_Dimension(g) < 2 THEN g
@@ -265,6 +265,7 @@ def _check_in_database(session: Session, features: list[FeaturePlan], progress: 
         FROM checked c, province
         """
     )
+    province = province_wkb(session)
     by_number = {f.number: f for f in pending}
     for start in range(0, len(pending), DB_BATCH):
         batch = pending[start : start + DB_BATCH]
@@ -273,7 +274,7 @@ def _check_in_database(session: Session, features: list[FeaturePlan], progress: 
             {
                 "ns": [f.number for f in batch],
                 "ws": [shapely.to_wkb(f.geometry) for f in batch],
-                "tolerance": PROVINCE_TOLERANCE_DEG,
+                "province": province,
                 "metric": METRIC_SRID,
             },
         ).all()

@@ -44,8 +44,8 @@ from khgeo.models import Parcel, ParcelEvent, User, Zone
 from khgeo.services.audit import record
 from khgeo.services.geometry import (
     DEFAULT_VERTEX_LIMITS,
-    PROVINCE_TOLERANCE_DEG,
     VertexLimits,
+    province_wkb,
     too_many_vertices,
 )
 from khgeo.services.interop import import_plan as importer
@@ -266,10 +266,7 @@ def _check_outlines(session: Session, rows: list[ParcelRow], override: Zone | No
     pending = [row for row in rows if row.geometry is not None and row.action != "rejected"]
     if not pending:
         return
-    province = session.execute(
-        text("SELECT ST_AsBinary(ST_Buffer(ST_Union(geom), :tolerance)) FROM districts"),
-        {"tolerance": PROVINCE_TOLERANCE_DEG},
-    ).scalar()
+    province = province_wkb(session)
     by_number = {row.number: row for row in pending}
     for start in range(0, len(pending), DB_BATCH):
         batch = pending[start : start + DB_BATCH]
