@@ -9,8 +9,10 @@ import json
 import re
 
 import branca.element
+import pytest
 
 from khgeo.geo import mapbuilder  # noqa: F401  (installs the fix, as the app does)
+from tests.conftest import LiveServer, PageWatch, make_app, new_database
 from tests.helpers import make_zone
 
 EXPRESSION = "CCN {{ 7*7 }} Tân"
@@ -57,3 +59,38 @@ def test_branca_keeps_rendered_text_as_it_is_and_still_lays_out_its_own_children
     figure.add_child(div)
     rendered = figure.render()
     assert re.search(r'<div id="div_\w+"><p>\{\{ 1 \+ 1 \}\}</p></div>', rendered), rendered
+
+
+@pytest.fixture(scope="module")
+def braces_server(pg_cluster):
+    """A live server whose map holds a zone named with template syntax, far from the other zones."""
+    name = new_database(pg_cluster)
+    server = LiveServer(make_app(pg_cluster.url(name)))
+    with server.app.extensions["khgeo.db"].session() as session:
+        make_zone(session, "ccn-expression", EXPRESSION, lon=106.85, lat=21.35)
+    yield server
+    server.stop()
+    pg_cluster.drop_database(name)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(360, 740), (1366, 768)], ids=["phone", "laptop"])
+def test_the_map_shows_the_name_as_typed_in_its_tooltip_on_phones_and_laptops(braces_server, browser, size):
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    try:
+        watch = PageWatch(context.new_page())
+        watch.goto_map(braces_server.url + "/")
+        shape = watch.page.locator("path.khgeo-zone-ccn-expression")
+        shape.hover()
+        tooltip = watch.page.locator(".leaflet-tooltip .khgeo-tooltip")
+        tooltip.wait_for()
+        assert EXPRESSION in tooltip.inner_text()
+        found = tooltip.bounding_box()
+        assert found is not None
+        assert 0 <= found["x"] and found["x"] + found["width"] <= width, found
+        assert 0 <= found["y"] and found["y"] + found["height"] <= height, found
+        assert watch.page.evaluate("document.documentElement.scrollWidth") <= width
+        assert watch.errors == []
+    finally:
+        context.close()
